@@ -1,0 +1,97 @@
+"""The ``vr`` command: each subcommand parses its arguments, loads what it needs and calls one function."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+EXIT_OK, EXIT_INVALID, EXIT_USAGE = 0, 1, 2
+
+
+def _yaml_files(paths: list[str]) -> list[Path]:
+    out: list[Path] = []
+    for p in map(Path, paths):
+        if p.is_dir():
+            out.extend(sorted(list(p.glob("*.yaml")) + list(p.glob("*.yml"))))
+        else:
+            out.append(p)
+    return out
+
+
+def cmd_validate(args: argparse.Namespace) -> int:
+    from vr.config import ConfigError, validate_file
+
+    files = _yaml_files(args.paths)
+    if not files:
+        print("vr validate: no .yaml files found in the paths given", file=sys.stderr)
+        return EXIT_USAGE
+    bad = 0
+    scene_dirs = [Path(d) for d in args.scenes] if args.scenes else None
+    for path in files:
+        try:
+            kind = validate_file(path, scene_dirs)
+        except ConfigError as e:
+            bad += 1
+            print(str(e), file=sys.stderr)
+        else:
+            if not args.quiet:
+                print(f"{path}: ok ({kind})")
+    if bad:
+        print(f"{bad} of {len(files)} file(s) have problems", file=sys.stderr)
+    return EXIT_INVALID if bad else EXIT_OK
+
+
+def cmd_schema(args: argparse.Namespace) -> int:
+    from vr.config.schema import json_schema_text, markdown_reference
+
+    text = markdown_reference() if args.markdown else json_schema_text(args.kind)
+    if args.out:
+        Path(args.out).write_text(text, encoding="utf-8")
+        print(f"wrote {args.out}")
+    else:
+        sys.stdout.write(text)
+    return EXIT_OK
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="vr", description="Virtual-reality exposure therapy and pain distraction toolkit.")
+    parser.add_argument("--version", action="version", version=f"%(prog)s {_version()}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    p = sub.add_parser("validate", help="check profiles and scenes; list every problem with file:line:col")
+    p.add_argument("paths", nargs="+", help="YAML files or folders of them")
+    p.add_argument("--scenes", action="append", metavar="DIR", help="where scene files are (repeatable)")
+    p.add_argument("-q", "--quiet", action="store_true", help="print problems only")
+    p.set_defaults(func=cmd_validate)
+
+    p = sub.add_parser("schema", help="write the JSON Schema for profiles or scenes (for editors)")
+    p.add_argument("--kind", choices=("profile", "scene"), default="profile")
+    p.add_argument("--markdown", action="store_true", help="write the parameter reference instead")
+    p.add_argument("--out", metavar="FILE", help="file to write (default: standard output)")
+    p.set_defaults(func=cmd_schema)
+
+    from vr.app.simulate_cli import add_simulate_parser
+
+    add_simulate_parser(sub)
+    return parser
+
+
+def _version() -> str:
+    from vr import __version__
+
+    return __version__
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "func", None):
+        parser.print_help()
+        return EXIT_USAGE
+    try:
+        return int(args.func(args))
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130

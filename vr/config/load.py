@@ -1,0 +1,261 @@
+"""Load and check profiles and scenes: YAML -> validated frozen models, or every problem at once."""
+
+from __future__ import annotations
+
+import difflib
+import hashlib
+import types
+import typing
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ValidationError
+
+from vr.config.checks import check_profile, check_scene
+from vr.config.errors import ConfigError, Problem
+from vr.config.profile import ProfileConfig
+from vr.config.scene import SceneConfig
+from vr.config.yamlsrc import Source, read_yaml
+
+PACKAGE_ROOT = Path(__file__).resolve().parents[2]
+
+
+def default_scene_dirs(near: Path | None = None) -> list[Path]:
+    """Where scene files are looked for: beside the profile's folder, then the project's own."""
+    dirs = []
+    if near is not None:
+        dirs.append(near.resolve().parent.parent / "scenes")
+    dirs.append(PACKAGE_ROOT / "scenes")
+    seen: list[Path] = []
+    for d in dirs:
+        if d not in seen:
+            seen.append(d)
+    return seen
+
+
+def _type_words(value: Any) -> str:
+    if value is None:
+        return "nothing (null)"
+    if isinstance(value, bool):
+        return f"true/false ({value!r})"
+    if isinstance(value, (int, float)):
+        return f"the number {value!r}"
+    if isinstance(value, str):
+        return f"the text {value!r}" if len(value) < 40 else "a text"
+    if isinstance(value, tuple):
+        return "a list"
+    if isinstance(value, dict):
+        return "a mapping"
+    return type(value).__name__
+
+
+def _unwrap(annotation: Any) -> Any:
+    """The model class reached through Optional / tuple[...] / unions, if any."""
+    origin = typing.get_origin(annotation)
+    if origin in (typing.Union, types.UnionType, tuple):
+        for arg in typing.get_args(annotation):
+            if arg is not type(None) and arg is not Ellipsis:
+                found = _unwrap(arg)
+                if found is not None:
+                    return found
+        return None
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return annotation
+    return None
+
+
+def _model_at(root: type[BaseModel], loc: tuple[Any, ...]) -> type[BaseModel] | None:
+    model: type[BaseModel] | None = root
+    for part in loc:
+        if model is None:
+            return None
+        if isinstance(part, int):
+            continue
+        field = model.model_fields.get(part)
+        if field is None:
+            return None
+        model = _unwrap(field.annotation)
+    return model
+
+
+def _dotted(loc: tuple[Any, ...]) -> str:
+    out = ""
+    for part in loc:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+    return out or "(top level)"
+
+
+def _problem_from_error(src: Source, root: type[BaseModel], err: Any) -> Problem:
+    loc = tuple(p for p in err["loc"] if not (isinstance(p, str) and p.startswith("function-")))
+    kind, ctx, value = err["type"], err.get("ctx", {}) or {}, err.get("input")
+    name = _dotted(loc)
+    fix = ""
+    if kind == "extra_forbidden":
+        parent = _model_at(root, loc[:-1])
+        allowed = sorted(parent.model_fields) if parent else []
+        close = difflib.get_close_matches(str(loc[-1]), allowed, n=1, cutoff=0.6)
+        message = f"{name}: unknown key {loc[-1]!r}"
+        fix = (f"did you mean {close[0]!r}?" if close else "remove it") + (
+            f" (allowed here: {', '.join(allowed)})" if allowed else "")
+    elif kind == "missing":
+        message = f"{name}: required key {loc[-1]!r} is missing"
+        model = _model_at(root, loc[:-1])
+        desc = model.model_fields[loc[-1]].description if model and loc[-1] in model.model_fields else ""
+        fix = f"add '{loc[-1]}: ...'" + (f" ({desc})" if desc else "")
+        return src.problem(loc[:-1], message, fix)
+    elif kind in ("float_type", "float_parsing", "int_type", "int_from_float", "int_parsing"):
+        whole = kind.startswith("int")
+        message = f"{name}: expected {'a whole number' if whole else 'a number'}, got {_type_words(value)}"
+        fix = "write a plain number without quotes or units (the unit is in the key's name)"
+    elif kind in ("string_type",):
+        message = f"{name}: expected text, got {_type_words(value)}"
+        fix = "quote it if it should be text"
+    elif kind in ("bool_type", "bool_parsing"):
+        message = f"{name}: expected true or false, got {_type_words(value)}"
+        fix = "write true or false"
+    elif kind in ("tuple_type", "list_type"):
+        message = f"{name}: expected a list, got {_type_words(value)}"
+        fix = "write a list such as [1.0, 2.0] or one '- item' per line"
+    elif kind in ("model_type", "model_attributes_type", "dict_type"):
+        message = f"{name}: expected a mapping of 'key: value' lines, got {_type_words(value)}"
+        fix = "indent the keys under this one"
+    elif kind in ("greater_than_equal", "greater_than", "less_than_equal", "less_than"):
+        bound = ctx.get("ge", ctx.get("gt", ctx.get("le", ctx.get("lt"))))
+        low = kind.startswith("greater")
+        message = f"{name}: {value!r} is {'below the smallest' if low else 'above the largest'} allowed value {bound}"
+        model = _model_at(root, loc[:-1])
+        rng = ""
+        if model is not None and isinstance(loc[-1], str) and loc[-1] in model.model_fields:
+            meta = {type(m).__name__: m for m in model.model_fields[loc[-1]].metadata}
+            lo = getattr(meta.get("Ge"), "ge", None)
+            hi = getattr(meta.get("Le"), "le", None)
+            if lo is not None and hi is not None:
+                rng = f"use a value from {lo} to {hi}"
+        fix = rng or f"use a value {'at least' if low else 'at most'} {bound}"
+    elif kind == "finite_number":
+        message = f"{name}: {value!r} is not a finite number"
+        fix = "write an ordinary number"
+    elif kind == "literal_error":
+        expected = str(ctx.get("expected", ""))
+        options = [o.strip().strip("'") for o in expected.replace(" or ", ", ").split(",") if o.strip()]
+        close = difflib.get_close_matches(str(value), options, n=1, cutoff=0.5)
+        message = f"{name}: {value!r} is not one of {expected}"
+        fix = f"did you mean {close[0]!r}?" if close else f"use one of {expected}"
+    elif kind in ("too_short", "too_long", "string_too_short", "string_too_long"):
+        message = f"{name}: {err['msg'].lower()}"
+        fix = "add or remove entries" if "string" not in kind else "shorten or fill in the text"
+    elif kind == "string_pattern_mismatch":
+        message = f"{name}: {value!r} is not a valid name"
+        fix = "use lower-case letters, digits and underscores, e.g. calm_room"
+    else:
+        text = err["msg"]
+        if "; " in text:
+            text, fix = text.split("; ", 1)
+        message = f"{name}: {text}"
+    return src.problem(loc, message, fix)
+
+
+def _validate(src: Source, model: type[BaseModel]) -> Any:
+    try:
+        return model.model_validate(src.data)
+    except ValidationError as e:
+        raise ConfigError([_problem_from_error(src, model, err) for err in e.errors()]) from None
+
+
+@dataclass(frozen=True)
+class LoadedScene:
+    """A validated scene and where it came from."""
+
+    config: SceneConfig
+    path: Path
+    sha256: str
+
+
+@dataclass(frozen=True)
+class LoadedProfile:
+    """A validated profile with its scene and safe scene resolved and cross-checked."""
+
+    config: ProfileConfig
+    path: Path
+    sha256: str
+    scene: LoadedScene
+    safe_scene: LoadedScene
+
+
+def _sha(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def load_scene(path: str | Path) -> LoadedScene:
+    """Validate one scene file; raises ``ConfigError`` with every problem."""
+    path = Path(path)
+    src = read_yaml(path)
+    config: SceneConfig = _validate(src, SceneConfig)
+    problems = check_scene(config, src)
+    if problems:
+        raise ConfigError(problems)
+    return LoadedScene(config, path, _sha(path))
+
+
+def find_scene(name: str, dirs: list[Path]) -> Path | None:
+    for d in dirs:
+        candidate = d / f"{name}.yaml"
+        if candidate.is_file():
+            return candidate
+    return None
+
+
+def load_profile(path: str | Path, scene_dirs: list[Path] | None = None) -> LoadedProfile:
+    """Validate a profile and the scenes it names; raises ``ConfigError`` with every problem."""
+    path = Path(path)
+    src = read_yaml(path)
+    config: ProfileConfig = _validate(src, ProfileConfig)
+    dirs = scene_dirs if scene_dirs is not None else default_scene_dirs(path)
+    problems: list[Problem] = []
+    scenes: dict[str, LoadedScene] = {}
+    for key, name in (("scene", config.scene), ("safe_scene", config.safety.safe_scene)):
+        where = ("scene",) if key == "scene" else ("safety", "safe_scene")
+        found = find_scene(name, dirs)
+        if found is None:
+            available = sorted({p.stem for d in dirs if d.is_dir() for p in d.glob("*.yaml")})
+            close = difflib.get_close_matches(name, available, n=1, cutoff=0.5)
+            problems.append(src.problem(where, f"{key} {name!r} not found in {', '.join(str(d) for d in dirs)}",
+                                        (f"did you mean {close[0]!r}? " if close else "")
+                                        + f"available: {', '.join(available) or 'none'}"))
+            continue
+        try:
+            scenes[key] = load_scene(found)
+        except ConfigError as e:
+            problems.append(src.problem(where, f"{key} {name!r} has problems (listed below)", f"fix {found}"))
+            problems.extend(e.problems)
+    if problems:
+        raise ConfigError(problems)
+    problems = check_profile(config, src, scenes["scene"].config, scenes["safe_scene"].config)
+    if problems:
+        raise ConfigError(problems)
+    return LoadedProfile(config, path, _sha(path), scenes["scene"], scenes["safe_scene"])
+
+
+def detect_kind(src: Source) -> str | None:
+    """'profile' or 'scene' from a file's top-level keys, or None when it is neither."""
+    if "steps" in src.data:
+        return "profile"
+    if "room" in src.data or src.data.get("kind") in ("social", "safe", "distraction"):
+        return "scene"
+    return None
+
+
+def validate_file(path: str | Path, scene_dirs: list[Path] | None = None) -> str:
+    """Check one profile or scene file; returns its kind or raises ``ConfigError``."""
+    src = read_yaml(path)
+    kind = detect_kind(src)
+    if kind == "profile":
+        load_profile(path, scene_dirs)
+    elif kind == "scene":
+        load_scene(path)
+    else:
+        raise ConfigError([Problem(str(path), 1, 1, "neither a profile (no 'steps:') nor a scene (no 'room:')",
+                                   "start from an example in exposure_profiles/ or scenes/")])
+    return kind
+

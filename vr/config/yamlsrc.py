@@ -1,0 +1,203 @@
+"""Read a clinician's YAML file into plain data, remembering where every value stood.
+
+Only plain YAML is accepted: mappings with string keys, sequences, strings, numbers, booleans
+and null. Nothing can construct an object (``!!python/...`` and every other explicit tag are
+refused), anchors and aliases are refused (a profile must read top to bottom as it runs, and
+this closes the alias-expansion "bomb"), duplicate keys are refused (plain PyYAML silently keeps
+the last one). Sequences become tuples so that the validated models stay immutable.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from vr.config.errors import ConfigError, Problem
+
+MAX_FILE_BYTES = 1_000_000
+MAX_NODES = 100_000
+MAX_DEPTH = 40
+
+Path_ = tuple[str | int, ...]
+
+_PLAIN_SCALAR_TAGS = {
+    "tag:yaml.org,2002:str",
+    "tag:yaml.org,2002:int",
+    "tag:yaml.org,2002:float",
+    "tag:yaml.org,2002:bool",
+    "tag:yaml.org,2002:null",
+}
+_MAP = "tag:yaml.org,2002:map"
+_SEQ = "tag:yaml.org,2002:seq"
+
+
+@dataclass
+class Source:
+    """Parsed YAML plus the line and column (1-based) of each value and each mapping key."""
+
+    file: str
+    data: Any
+    value_marks: dict[Path_, tuple[int, int]] = field(default_factory=dict)
+    key_marks: dict[Path_, tuple[int, int]] = field(default_factory=dict)
+
+    def where(self, path: Path_) -> tuple[int, int]:
+        """Best known position for ``path``: its key, its value, or the nearest parent."""
+        p = tuple(path)
+        while True:
+            if p in self.key_marks:
+                return self.key_marks[p]
+            if p in self.value_marks:
+                return self.value_marks[p]
+            if not p:
+                return (1, 1)
+            p = p[:-1]
+
+    def problem(self, path: Path_, message: str, fix: str = "") -> Problem:
+        line, col = self.where(path)
+        return Problem(self.file, line, col, message, fix)
+
+
+def _mark(node: yaml.Node) -> tuple[int, int]:
+    return (node.start_mark.line + 1, node.start_mark.column + 1)
+
+
+def _yaml_problem(file: str, err: yaml.YAMLError) -> Problem:
+    mark = getattr(err, "problem_mark", None) or getattr(err, "context_mark", None)
+    line, col = (mark.line + 1, mark.column + 1) if mark is not None else (0, 0)
+    what = getattr(err, "problem", None) or str(err)
+    ctx = getattr(err, "context", None)
+    message = f"YAML syntax error: {what}" + (f" ({ctx})" if ctx else "")
+    fix = "check the indentation and quoting on this line and the one above"
+    if "\\t" in message or "'\\t'" in message or "tab" in message:
+        fix = "indent with spaces, never tabs"
+    return Problem(file, line, col, message, fix)
+
+
+class _Converter:
+    def __init__(self, file: str) -> None:
+        self.file = file
+        self.src = Source(file, None)
+        self.problems: list[Problem] = []
+        self.nodes = 0
+        self.scalars = yaml.constructor.SafeConstructor()
+
+    def fail(self, node: yaml.Node, message: str, fix: str) -> None:
+        line, col = _mark(node)
+        self.problems.append(Problem(self.file, line, col, message, fix))
+
+    def convert(self, node: yaml.Node, path: Path_, depth: int) -> Any:
+        self.nodes += 1
+        if self.nodes > MAX_NODES:
+            raise ConfigError([Problem(self.file, *_mark(node), f"file has more than {MAX_NODES} values",
+                                       "split it or remove generated content")])
+        if depth > MAX_DEPTH:
+            self.fail(node, f"nesting deeper than {MAX_DEPTH} levels", "flatten the structure")
+            return None
+        self.src.value_marks[path] = _mark(node)
+        if isinstance(node, yaml.MappingNode):
+            if node.tag != _MAP:
+                self.fail(node, f"unsupported tag {node.tag!r}", "remove the tag; plain mappings only")
+                return None
+            out: dict[str, Any] = {}
+            for key_node, value_node in node.value:
+                if key_node.tag == "tag:yaml.org,2002:merge":
+                    self.fail(key_node, "merge keys ('<<') are not supported", "write the keys out in full")
+                    continue
+                if not isinstance(key_node, yaml.ScalarNode) or key_node.tag != "tag:yaml.org,2002:str":
+                    self.fail(key_node, "a key must be a plain word", "use a name such as 'distance_m' as the key")
+                    continue
+                key = key_node.value
+                if key in out:
+                    first = self.src.key_marks.get(path + (key,), (0, 0))
+                    self.fail(key_node, f"duplicate key {key!r} (first given at line {first[0]})",
+                              "keep one of them; YAML would silently use the last")
+                    continue
+                self.src.key_marks[path + (key,)] = _mark(key_node)
+                out[key] = self.convert(value_node, path + (key,), depth + 1)
+            return out
+        if isinstance(node, yaml.SequenceNode):
+            if node.tag != _SEQ:
+                self.fail(node, f"unsupported tag {node.tag!r}", "remove the tag; plain lists only")
+                return None
+            return tuple(self.convert(v, path + (i,), depth + 1) for i, v in enumerate(node.value))
+        if node.tag not in _PLAIN_SCALAR_TAGS:
+            if node.tag.startswith("tag:yaml.org,2002:python/"):
+                self.fail(node, f"Python object tag {node.tag!r} is refused and never executed",
+                          "remove the tag; profiles hold plain values only")
+            else:
+                self.fail(node, f"unsupported tag or value type {node.tag!r}",
+                          "write a plain number, word, true/false or list (quote text that looks like a date)")
+            return None
+        value = self.scalars.construct_object(node)
+        if isinstance(value, float) and not math.isfinite(value):
+            self.fail(node, f"{node.value!r} is not a finite number", "write an ordinary number")
+            return None
+        return value
+
+
+def _check_events(file: str, text: str) -> list[Problem]:
+    """Refuse anchors and aliases before composing, so an alias bomb never expands."""
+    problems = []
+    for event in yaml.parse(text, Loader=yaml.SafeLoader):
+        anchor = getattr(event, "anchor", None)
+        if isinstance(event, yaml.AliasEvent) or anchor:
+            m = event.start_mark
+            problems.append(Problem(file, m.line + 1, m.column + 1,
+                                    "anchors and aliases ('&name', '*name') are not supported",
+                                    "write the values out in full so the file reads as it runs"))
+            if len(problems) >= 5:
+                break
+    return problems
+
+
+def read_yaml(path: str | Path, *, display: str | None = None) -> Source:
+    """Parse ``path`` as plain YAML; raise ``ConfigError`` naming file, line and fix."""
+    file = display or str(path)
+    try:
+        raw = Path(path).read_bytes()
+    except FileNotFoundError:
+        raise ConfigError([Problem(file, 0, 0, "file not found", "check the path")]) from None
+    except IsADirectoryError:
+        raise ConfigError([Problem(file, 0, 0, "is a directory, not a file", "name a .yaml file")]) from None
+    except OSError as e:
+        raise ConfigError([Problem(file, 0, 0, f"cannot read: {e.strerror}", "check permissions")]) from None
+    return parse_yaml_bytes(raw, file)
+
+
+def parse_yaml_bytes(raw: bytes, file: str) -> Source:
+    """Parse YAML given as bytes (see ``read_yaml``)."""
+    if len(raw) > MAX_FILE_BYTES:
+        raise ConfigError([Problem(file, 0, 0, f"file is {len(raw)} bytes, over the {MAX_FILE_BYTES} limit",
+                                   "a profile or scene is a few kilobytes; is this the right file?")])
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as e:
+        line = raw[: e.start].count(b"\n") + 1
+        col = e.start - (raw.rfind(b"\n", 0, e.start) + 1) + 1
+        raise ConfigError([Problem(file, line, col, f"byte 0x{raw[e.start]:02x} is not valid UTF-8 text",
+                                   "save the file as UTF-8")]) from None
+    if "\x00" in text:
+        line = text[: text.index("\x00")].count("\n") + 1
+        raise ConfigError([Problem(file, line, 1, "file contains a NUL byte", "save it as plain UTF-8 text")])
+    if not text.strip() or all(not ln.strip() or ln.lstrip().startswith("#") for ln in text.splitlines()):
+        raise ConfigError([Problem(file, 1, 1, "file is empty", "start from an example in exposure_profiles/ or scenes/")])
+    try:
+        problems = _check_events(file, text)
+        if problems:
+            raise ConfigError(problems)
+        node = yaml.compose(text, Loader=yaml.SafeLoader)
+    except yaml.YAMLError as e:
+        raise ConfigError([_yaml_problem(file, e)]) from None
+    conv = _Converter(file)
+    data = conv.convert(node, (), 0) if node is not None else None
+    if conv.problems:
+        raise ConfigError(conv.problems)
+    if not isinstance(data, dict):
+        raise ConfigError([Problem(file, 1, 1, "the file must be a mapping of 'key: value' lines at the top level",
+                                   "start from an example in exposure_profiles/ or scenes/")])
+    conv.src.data = data
+    return conv.src
