@@ -94,8 +94,8 @@ def check_profile(profile: ProfileConfig, src: Source, scene: SceneConfig, safe:
         problems.append(src.problem(("safety", "safe_scene"), f"safe_scene {profile.safety.safe_scene!r} is a "
                                     f"{safe.kind} scene", "name a scene whose kind is 'safe' (e.g. calm_room)"))
     if scene.kind == "safe" and any(s.humans for s in profile.steps):
-        problems.append(src.problem(("scene",), "the safe scene has no places for virtual humans",
-                                    "choose a social scene"))
+        problems.append(src.problem(("scene",), f"scene {profile.scene!r} is a safe scene, with no places for "
+                                    "virtual humans", "choose a social scene (e.g. auditorium)"))
     for i, step in enumerate(profile.steps):
         if step.intensity > cap:
             problems.append(src.problem(("steps", i, "intensity"), f"intensity {step.intensity} exceeds "
@@ -116,11 +116,13 @@ def check_profile(profile: ProfileConfig, src: Source, scene: SceneConfig, safe:
         rule = step.advance
         if rule.suds_at_most is not None and rule.suds_at_most >= profile.safety.suds_ceiling:
             problems.append(src.problem(("steps", i, "advance_when", "suds_at_most"),
-                                        f"advancing at SUDS {rule.suds_at_most} would never wait below the "
-                                        f"ceiling {profile.safety.suds_ceiling}", "use a lower SUDS level"))
+                                        f"suds_at_most {rule.suds_at_most} is not below safety.suds_ceiling "
+                                        f"{profile.safety.suds_ceiling}: the step would advance without anxiety "
+                                        "coming down", "use a SUDS level well below the ceiling (e.g. 40)"))
         if step.retreat_when and rule.suds_at_most is not None and \
                 step.retreat_when.suds_at_least <= rule.suds_at_most:
             problems.append(src.problem(("steps", i, "retreat_when", "suds_at_least"),
-                                        "retreat level is at or below the advance level",
+                                        f"retreat level {step.retreat_when.suds_at_least} is at or below the "
+                                        f"advance level {rule.suds_at_most}",
                                         "retreat only at a SUDS clearly above the advance level"))
     return problems

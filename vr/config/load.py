@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import difflib
 import hashlib
+import re
 import types
 import typing
 from dataclasses import dataclass
@@ -38,7 +39,7 @@ def _type_words(value: Any) -> str:
     if value is None:
         return "nothing (null)"
     if isinstance(value, bool):
-        return f"true/false ({value!r})"
+        return f"true/false ({str(value).lower()})"
     if isinstance(value, (int, float)):
         return f"the number {value!r}"
     if isinstance(value, str):
@@ -86,6 +87,32 @@ def _dotted(loc: tuple[Any, ...]) -> str:
     return out or "(top level)"
 
 
+def _data_at(data: Any, loc: tuple[Any, ...]) -> Any:
+    for part in loc:
+        try:
+            data = data[part]
+        except (KeyError, IndexError, TypeError):
+            return None
+    return data
+
+
+def _named_key(src: Source, loc: tuple[Any, ...], message: str) -> tuple[Any, ...]:
+    """For a rule about a whole mapping, the key it names that was written last (the one that clashes)."""
+    data = _data_at(src.data, loc)
+    if not isinstance(data, dict):
+        return loc
+    named = [loc + (k,) for k in data if re.search(rf"\b{re.escape(k)}\b", message)]
+    return max(named, key=src.where) if named else loc
+
+
+def _render(text: str, ctx: dict[str, Any]) -> str:
+    """Fill in a custom error's ``{value!r}``-style fields, which pydantic leaves as written."""
+    try:
+        return text.format(**ctx)
+    except (KeyError, IndexError, ValueError):
+        return text
+
+
 def _problem_from_error(src: Source, root: type[BaseModel], err: Any) -> Problem:
     loc = tuple(p for p in err["loc"] if not (isinstance(p, str) and p.startswith("function-")))
     kind, ctx, value = err["type"], err.get("ctx", {}) or {}, err.get("input")
@@ -98,8 +125,11 @@ def _problem_from_error(src: Source, root: type[BaseModel], err: Any) -> Problem
         message = f"{name}: unknown key {loc[-1]!r}"
         fix = (f"did you mean {close[0]!r}?" if close else "remove it") + (
             f" (allowed here: {', '.join(allowed)})" if allowed else "")
+    elif kind == "missing" and isinstance(loc[-1], int):
+        return src.problem(loc[:-1], f"{_dotted(loc[:-1])}: value number {loc[-1] + 1} is missing",
+                           "give every number, e.g. [x, y] for a floor point or [x, y, z] for a size")
     elif kind == "missing":
-        message = f"{name}: required key {loc[-1]!r} is missing"
+        message = (f"{_dotted(loc[:-1])}: " if len(loc) > 1 else "") + f"required key {loc[-1]!r} is missing"
         model = _model_at(root, loc[:-1])
         desc = model.model_fields[loc[-1]].description if model and loc[-1] in model.model_fields else ""
         fix = f"add '{loc[-1]}: ...'" + (f" ({desc})" if desc else "")
@@ -108,6 +138,8 @@ def _problem_from_error(src: Source, root: type[BaseModel], err: Any) -> Problem
         whole = kind.startswith("int")
         message = f"{name}: expected {'a whole number' if whole else 'a number'}, got {_type_words(value)}"
         fix = "write a plain number without quotes or units (the unit is in the key's name)"
+        if isinstance(value, bool):
+            fix = "write a plain number (yes, no, on and off are read as true/false)"
     elif kind in ("string_type",):
         message = f"{name}: expected text, got {_type_words(value)}"
         fix = "quote it if it should be text"
@@ -136,23 +168,39 @@ def _problem_from_error(src: Source, root: type[BaseModel], err: Any) -> Problem
     elif kind == "finite_number":
         message = f"{name}: {value!r} is not a finite number"
         fix = "write an ordinary number"
+    elif kind == "literal_error" and loc == ("schema_version",):
+        message = f"schema_version {value!r} is not supported (this toolkit reads {ctx.get('expected')})"
+        fix = f"write schema_version: {ctx.get('expected')}, or use the toolkit version the file was written for"
     elif kind == "literal_error":
         expected = str(ctx.get("expected", ""))
         options = [o.strip().strip("'") for o in expected.replace(" or ", ", ").split(",") if o.strip()]
         close = difflib.get_close_matches(str(value), options, n=1, cutoff=0.5)
-        message = f"{name}: {value!r} is not one of {expected}"
-        fix = f"did you mean {close[0]!r}?" if close else f"use one of {expected}"
-    elif kind in ("too_short", "too_long", "string_too_short", "string_too_long"):
-        message = f"{name}: {err['msg'].lower()}"
-        fix = "add or remove entries" if "string" not in kind else "shorten or fill in the text"
+        message = f"{name}: {value!r} is not an allowed value"
+        fix = (f"did you mean {close[0]!r}? " if close else "") + f"use one of {expected}"
+    elif kind == "too_short":
+        n = ctx.get("min_length")
+        message = f"{name}: needs at least {n} {'entry' if n == 1 else 'entries'}, has {ctx.get('actual_length')}"
+        fix = "add entries"
+    elif kind == "too_long":
+        message = f"{name}: has {ctx.get('actual_length')} entries, more than the {ctx.get('max_length')} allowed"
+        fix = "remove entries"
+    elif kind == "string_too_short":
+        message = f"{name}: the text is empty"
+        fix = "fill in the text"
+    elif kind == "string_too_long":
+        message = f"{name}: the text is longer than {ctx.get('max_length')} characters"
+        fix = "shorten it"
     elif kind == "string_pattern_mismatch":
         message = f"{name}: {value!r} is not a valid name"
         fix = "use lower-case letters, digits and underscores, e.g. calm_room"
     else:
-        text = err["msg"]
+        text = _render(err["msg"], ctx)
         if "; " in text:
             text, fix = text.split("; ", 1)
         message = f"{name}: {text}"
+        return src.problem(_named_key(src, loc, text), message, fix)
+    if value is None and kind not in ("missing", "extra_forbidden"):
+        fix = "write a value after the colon, or remove the key"
     return src.problem(loc, message, fix)
 
 
@@ -239,7 +287,7 @@ def load_profile(path: str | Path, scene_dirs: list[Path] | None = None) -> Load
 
 def detect_kind(src: Source) -> str | None:
     """'profile' or 'scene' from a file's top-level keys, or None when it is neither."""
-    if "steps" in src.data:
+    if {"steps", "scene", "safety"} & set(src.data) or src.data.get("kind") == "exposure":
         return "profile"
     if "room" in src.data or src.data.get("kind") in ("social", "safe", "distraction"):
         return "scene"

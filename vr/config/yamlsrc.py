@@ -33,6 +33,8 @@ _PLAIN_SCALAR_TAGS = {
 }
 _MAP = "tag:yaml.org,2002:map"
 _SEQ = "tag:yaml.org,2002:seq"
+_STD = "tag:yaml.org,2002:"
+_UNCLOSED = {"flow mapping": "'{'", "flow sequence": "'['", "quoted scalar": "quote"}
 
 
 @dataclass
@@ -67,11 +69,18 @@ def _mark(node: yaml.Node) -> tuple[int, int]:
 
 def _yaml_problem(file: str, err: yaml.YAMLError) -> Problem:
     mark = getattr(err, "problem_mark", None) or getattr(err, "context_mark", None)
-    line, col = (mark.line + 1, mark.column + 1) if mark is not None else (0, 0)
     what = getattr(err, "problem", None) or str(err)
     ctx = getattr(err, "context", None)
     message = f"YAML syntax error: {what}" + (f" ({ctx})" if ctx else "")
     fix = "check the indentation and quoting on this line and the one above"
+    opened = getattr(err, "context_mark", None)
+    if ("stream end" in what or "end of stream" in what) and opened is not None:
+        # A cut-off file: point at the bracket or quote that is never closed, not past the last line.
+        mark = opened
+        thing = next((v for k, v in _UNCLOSED.items() if k in (ctx or "")), "structure")
+        message = f"YAML syntax error: the file ends before the {thing} opened here is closed"
+        fix = "the file looks cut off: close it, or restore the rest of the file"
+    line, col = (mark.line + 1, mark.column + 1) if mark is not None else (0, 0)
     if "\\t" in message or "'\\t'" in message or "tab" in message:
         fix = "indent with spaces, never tabs"
     return Problem(file, line, col, message, fix)
@@ -89,6 +98,19 @@ class _Converter:
         line, col = _mark(node)
         self.problems.append(Problem(self.file, line, col, message, fix))
 
+    def fail_tag(self, node: yaml.Node) -> None:
+        """Refuse a tag; a Python tag is named as such (it is never constructed, let alone run)."""
+        tag = "!!" + node.tag[len(_STD):] if node.tag.startswith(_STD) else node.tag
+        if tag.startswith("!!python/"):
+            self.fail(node, f"Python object tag {tag!r} is refused and never executed",
+                      "remove the tag; profiles hold plain values only")
+        elif tag == "!!timestamp" and isinstance(node, yaml.ScalarNode):
+            self.fail(node, f"{node.value!r} reads as a date or time, which no setting takes",
+                      "put it in quotes if it is text")
+        else:
+            self.fail(node, f"unsupported tag {tag!r}",
+                      "remove the tag; write a plain number, word, true/false, list or mapping")
+
     def convert(self, node: yaml.Node, path: Path_, depth: int) -> Any:
         self.nodes += 1
         if self.nodes > MAX_NODES:
@@ -100,7 +122,7 @@ class _Converter:
         self.src.value_marks[path] = _mark(node)
         if isinstance(node, yaml.MappingNode):
             if node.tag != _MAP:
-                self.fail(node, f"unsupported tag {node.tag!r}", "remove the tag; plain mappings only")
+                self.fail_tag(node)
                 return None
             out: dict[str, Any] = {}
             for key_node, value_node in node.value:
@@ -108,7 +130,9 @@ class _Converter:
                     self.fail(key_node, "merge keys ('<<') are not supported", "write the keys out in full")
                     continue
                 if not isinstance(key_node, yaml.ScalarNode) or key_node.tag != "tag:yaml.org,2002:str":
-                    self.fail(key_node, "a key must be a plain word", "use a name such as 'distance_m' as the key")
+                    shown = f", not {key_node.value!r}" if isinstance(key_node, yaml.ScalarNode) else ""
+                    self.fail(key_node, f"a key must be a plain word{shown}",
+                              "use a name such as 'distance_m' as the key")
                     continue
                 key = key_node.value
                 if key in out:
@@ -121,16 +145,11 @@ class _Converter:
             return out
         if isinstance(node, yaml.SequenceNode):
             if node.tag != _SEQ:
-                self.fail(node, f"unsupported tag {node.tag!r}", "remove the tag; plain lists only")
+                self.fail_tag(node)
                 return None
             return tuple(self.convert(v, path + (i,), depth + 1) for i, v in enumerate(node.value))
         if node.tag not in _PLAIN_SCALAR_TAGS:
-            if node.tag.startswith("tag:yaml.org,2002:python/"):
-                self.fail(node, f"Python object tag {node.tag!r} is refused and never executed",
-                          "remove the tag; profiles hold plain values only")
-            else:
-                self.fail(node, f"unsupported tag or value type {node.tag!r}",
-                          "write a plain number, word, true/false or list (quote text that looks like a date)")
+            self.fail_tag(node)
             return None
         value = self.scalars.construct_object(node)
         if isinstance(value, float) and not math.isfinite(value):
@@ -184,7 +203,8 @@ def parse_yaml_bytes(raw: bytes, file: str) -> Source:
         line = text[: text.index("\x00")].count("\n") + 1
         raise ConfigError([Problem(file, line, 1, "file contains a NUL byte", "save it as plain UTF-8 text")])
     if not text.strip() or all(not ln.strip() or ln.lstrip().startswith("#") for ln in text.splitlines()):
-        raise ConfigError([Problem(file, 1, 1, "file is empty", "start from an example in exposure_profiles/ or scenes/")])
+        what = "file is empty" if not text.strip() else "file has only comments and blank lines"
+        raise ConfigError([Problem(file, 1, 1, what, "start from an example in exposure_profiles/ or scenes/")])
     try:
         problems = _check_events(file, text)
         if problems:
@@ -197,7 +217,8 @@ def parse_yaml_bytes(raw: bytes, file: str) -> Source:
     if conv.problems:
         raise ConfigError(conv.problems)
     if not isinstance(data, dict):
-        raise ConfigError([Problem(file, 1, 1, "the file must be a mapping of 'key: value' lines at the top level",
+        line, col = _mark(node) if node is not None else (1, 1)
+        raise ConfigError([Problem(file, line, col, "the file must be a mapping of 'key: value' lines at the top level",
                                    "start from an example in exposure_profiles/ or scenes/")])
     conv.src.data = data
     return conv.src
