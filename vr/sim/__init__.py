@@ -1,0 +1,14 @@
+"""The pure session core (numpy and the standard library only; no engine, no headset, no ML).
+
+Offers ``Session`` (exposure engine, virtual-human behaviour, safety caps), its inputs and
+outputs (``FrameInputs``, ``HeadPose``, ``Command``, ``Rating``, ``WorldState``, ``Event``),
+``resolve`` (intensity knob -> parameters) and ``SyntheticPatient`` for dry runs and tests.
+"""
+
+from vr.sim.params import StepParams, resolve
+from vr.sim.patient import PatientParams, SyntheticPatient
+from vr.sim.session import Session
+from vr.sim.types import Command, Event, FrameInputs, HeadPose, HumansState, Rating, WorldState
+
+__all__ = ["Command", "Event", "FrameInputs", "HeadPose", "HumansState", "PatientParams", "Rating", "Session",
+           "StepParams", "SyntheticPatient", "WorldState", "resolve"]

@@ -1,0 +1,232 @@
+"""Where the virtual humans are: places, walking along scene paths, facing, personal space.
+
+Vectorised over all human slots (numpy arrays of length N). A slot is one person for the whole
+session (same seed, same looks); steps decide which slots are present and where.
+
+Guarantees, re-established at the end of every update:
+- no present human is closer than ``min_distance_m`` to the patient's head (floor plane);
+- a walking human never moves into another's personal space (it waits instead).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from vr.config import SceneConfig, expand_spawns
+from vr.sim.mathutil import approach_deg, forward_xy, wrap_deg, yaw_pitch_to
+
+SEPARATION_M = 0.5          # shoulder to shoulder; two humans' centres never come closer while walking
+TURN_RATE_DPS = 120.0       # body turning speed
+TABLE_STEP_M = 0.05         # resolution of the path look-up table used to find target points
+
+POSTURE_STANDING, POSTURE_WALKING, POSTURE_SEATED = 0, 1, 2
+
+
+@dataclass(frozen=True)
+class Places:
+    """The scene's places for humans as padded arrays (P places, K points at most)."""
+
+    ids: tuple[str, ...]
+    points: np.ndarray        # (P, K, 2), padded by repeating the last point
+    cum_m: np.ndarray         # (P, K) arc length at each point
+    length_m: np.ndarray      # (P,)
+    seated: np.ndarray        # (P,) bool
+    yaw_deg: np.ndarray       # (P,) NaN = face the patient
+    tables: tuple[tuple[np.ndarray, np.ndarray], ...]  # per place: (s samples, distance to patient)
+
+    @classmethod
+    def from_scene(cls, scene: SceneConfig) -> Places:
+        spawns = expand_spawns(scene)
+        k = max((len(s.path_m) for s in spawns), default=1)
+        p = len(spawns)
+        pts = np.zeros((p, k, 2))
+        for i, s in enumerate(spawns):
+            path = np.asarray(s.path_m, dtype=np.float64)
+            pts[i, : len(path)] = path
+            pts[i, len(path):] = path[-1]
+        seg = np.linalg.norm(np.diff(pts, axis=1), axis=2) if k > 1 else np.zeros((p, 0))
+        cum = np.concatenate([np.zeros((p, 1)), np.cumsum(seg, axis=1)], axis=1)
+        patient = np.asarray(scene.patient.position_m, dtype=np.float64)
+        tables = []
+        for i in range(p):
+            length = cum[i, -1]
+            s = np.linspace(0.0, length, max(2, int(np.ceil(length / TABLE_STEP_M)) + 1))
+            xy = _along(pts[i : i + 1].repeat(len(s), 0), cum[i : i + 1].repeat(len(s), 0), s)
+            tables.append((s, np.linalg.norm(xy - patient, axis=1)))
+        yaw = np.array([np.nan if s.yaw_deg is None else s.yaw_deg for s in spawns], dtype=np.float64)
+        return cls(tuple(s.id for s in spawns), pts, cum, cum[:, -1].copy(),
+                   np.array([s.seated for s in spawns], dtype=bool), yaw, tuple(tables))
+
+    def target_s(self, place: int, distance_m: float) -> float:
+        """Arc length where the path first comes within ``distance_m`` of the patient's place."""
+        s, d = self.tables[place]
+        inside = np.nonzero(d <= distance_m)[0]
+        return float(s[inside[0]]) if len(inside) else float(s[-1])
+
+    def closest_m(self, place: int) -> float:
+        return float(self.tables[place][1].min())
+
+
+def _along(points: np.ndarray, cum: np.ndarray, s: np.ndarray) -> np.ndarray:
+    """Points at arc length ``s`` on padded polylines (rows of ``points``/``cum``)."""
+    k = points.shape[1]
+    if k == 1:
+        return points[:, 0, :].copy()
+    seg = np.clip((cum[:, 1:] <= s[:, None]).sum(axis=1) - 1, 0, k - 2)
+    rows = np.arange(len(s))
+    c0, c1 = cum[rows, seg], cum[rows, seg + 1]
+    span = c1 - c0
+    t = np.where(span > 1e-9, (s - c0) / np.where(span > 1e-9, span, 1.0), 0.0)
+    p0, p1 = points[rows, seg], points[rows, seg + 1]
+    return p0 + (p1 - p0) * np.clip(t, 0.0, 1.0)[:, None]
+
+
+class Crowd:
+    """Positions, speeds and body headings of N human slots."""
+
+    def __init__(self, places: Places, n_slots: int, rng: np.random.Generator) -> None:
+        self.places = places
+        n = n_slots
+        self.n = n
+        self.place = np.full(n, -1, dtype=np.int64)       # index into places, -1 absent
+        self.present = np.zeros(n, dtype=bool)
+        self.s = np.zeros(n)
+        self.v = np.zeros(n)
+        self.target_s = np.zeros(n)
+        self.pos = np.zeros((n, 2))
+        self.body_yaw = np.zeros(n)
+        self.posture = np.zeros(n, dtype=np.int8)
+        # A fixed, seeded preference per place so that seats at similar distances fill in a
+        # natural scatter rather than strictly left to right.
+        self._jitter = rng.uniform(0.0, 0.6, size=len(places.ids))
+        self._closest = np.array([places.closest_m(i) for i in range(len(places.ids))])
+
+    def choose_places(self, count: int, distance_m: float) -> np.ndarray:
+        """The ``count`` places that best suit ``distance_m``: seats nearest that distance, walkers able to reach it."""
+        pl = self.places
+        err = np.where(pl.seated, np.abs(self._closest - distance_m), np.maximum(self._closest - distance_m, 0.0))
+        order = np.lexsort((np.arange(len(err)), err + self._jitter))
+        return order[:count]
+
+    def assign(self, count: int, distance_m: float, min_distance_m: float) -> tuple[list[int], list[int]]:
+        """Fill ``count`` places for a step; returns (slots that arrived, slots that left)."""
+        chosen = self.choose_places(min(count, len(self.places.ids), self.n), distance_m)
+        chosen_set = set(int(c) for c in chosen)
+        left = [int(i) for i in np.nonzero(self.present)[0] if int(self.place[i]) not in chosen_set]
+        for i in left:
+            self.present[i] = False
+            self.place[i] = -1
+            self.v[i] = 0.0
+        kept = {int(self.place[i]) for i in np.nonzero(self.present)[0]}
+        free = [i for i in range(self.n) if not self.present[i]]
+        arrived = []
+        for place in (int(c) for c in chosen):
+            if place in kept:
+                continue
+            slot = free.pop(0)
+            self.place[slot], self.present[slot] = place, True
+            self.s[slot], self.v[slot] = 0.0, 0.0
+            arrived.append(slot)
+        self.retarget(distance_m, min_distance_m)
+        idx = np.nonzero(self.present)[0]
+        if len(arrived):
+            a = np.asarray(arrived)
+            self.pos[a] = self.places.points[self.place[a], 0]
+            self.body_yaw[a] = np.where(np.isnan(self.places.yaw_deg[self.place[a]]), 0.0,
+                                        self.places.yaw_deg[self.place[a]])
+        self.posture[idx] = np.where(self.places.seated[self.place[idx]], POSTURE_SEATED, POSTURE_STANDING)
+        return arrived, left
+
+    def retarget(self, distance_m: float, min_distance_m: float) -> None:
+        """Where along its path each present walker should stop for this distance."""
+        want = max(distance_m, min_distance_m)
+        for i in np.nonzero(self.present)[0]:
+            self.target_s[i] = self.places.target_s(int(self.place[i]), want)
+
+    def update(self, dt_s: float, head_xy: np.ndarray, speed_mps: float, accel_mps2: float,
+               min_distance_m: float, moving_allowed: bool) -> None:
+        """Walk, keep personal space, keep out of the patient's space, turn to face."""
+        idx = np.nonzero(self.present)[0]
+        if len(idx) == 0:
+            return
+        place = self.place[idx]
+        seated = self.places.seated[place]
+        walkers = idx[~seated]
+        old_pos = self.pos.copy()
+        moving = np.zeros(self.n, dtype=bool)
+        if len(walkers) and moving_allowed:
+            err = self.target_s[walkers] - self.s[walkers]
+            # Fastest speed from which the human can still stop at the target (v^2 = 2 a d).
+            v_des = np.sign(err) * np.minimum(speed_mps, np.sqrt(2.0 * accel_mps2 * np.abs(err)))
+            v_des[np.abs(err) < 0.005] = 0.0
+            v = self.v[walkers] + np.clip(v_des - self.v[walkers], -accel_mps2 * dt_s, accel_mps2 * dt_s)
+            s_new = np.clip(self.s[walkers] + v * dt_s, 0.0, self.places.length_m[self.place[walkers]])
+            new_xy = _along(self.places.points[self.place[walkers]], self.places.cum_m[self.place[walkers]], s_new)
+            moved = np.abs(s_new - self.s[walkers]) > 1e-9
+            blocked = self._blocked(walkers, new_xy, moved)
+            v[blocked] = 0.0
+            s_new[blocked] = self.s[walkers][blocked]
+            new_xy[blocked] = self.pos[walkers][blocked]
+            self.v[walkers], self.s[walkers], self.pos[walkers] = v, s_new, new_xy
+            moving[walkers] = (np.abs(v) > 0.02) & ~blocked
+        elif len(walkers):
+            self.v[walkers] = 0.0
+        self._keep_out(idx, head_xy, min_distance_m)
+        self.posture[idx] = np.where(seated, POSTURE_SEATED, np.where(moving[idx], POSTURE_WALKING,
+                                                                     POSTURE_STANDING))
+        # Face the way of walking; at rest face the patient (or the seat's own direction).
+        step = self.pos[idx] - old_pos[idx]
+        walk_yaw, _ = yaw_pitch_to(np.column_stack([step, np.zeros(len(idx))]))
+        to_patient = head_xy - self.pos[idx]
+        face_yaw, _ = yaw_pitch_to(np.column_stack([to_patient, np.zeros(len(idx))]))
+        fixed = self.places.yaw_deg[place]
+        target = np.where(moving[idx], walk_yaw, np.where(np.isnan(fixed), face_yaw, fixed))
+        self.body_yaw[idx] = approach_deg(self.body_yaw[idx], target, TURN_RATE_DPS * dt_s)
+
+    def _blocked(self, walkers: np.ndarray, new_xy: np.ndarray, moved: np.ndarray) -> np.ndarray:
+        """Walkers whose step would enter someone's personal space (lower slot numbers go first)."""
+        others = np.nonzero(self.present)[0]
+        if not moved.any() or len(others) < 2:
+            return np.zeros(len(walkers), dtype=bool)
+        blocked = np.zeros(len(walkers), dtype=bool)
+        pos_all = self.pos[others].copy()
+        where = {int(o): j for j, o in enumerate(others)}
+        cols = np.array([where[int(w)] for w in walkers])
+        for _ in range(3):
+            cand = pos_all.copy()
+            cand[cols] = np.where(blocked[:, None], self.pos[walkers], new_xy)
+            d_new = np.linalg.norm(cand[cols][:, None, :] - cand[None, :, :], axis=2)
+            d_old = np.linalg.norm(self.pos[walkers][:, None, :] - pos_all[None, :, :], axis=2)
+            d_new[np.arange(len(walkers)), cols] = np.inf
+            closer = (d_new < SEPARATION_M) & (d_new < d_old - 1e-9)
+            # Give way to lower-numbered slots and to anyone standing still.
+            still = np.ones(len(others), dtype=bool)
+            still[cols] = ~(moved & ~blocked)
+            priority = (others[None, :] < walkers[:, None]) | still[None, :]
+            conflict = (closer & priority).any(axis=1) & moved & ~blocked
+            if not conflict.any():
+                break
+            blocked |= conflict
+        return blocked
+
+    def _keep_out(self, idx: np.ndarray, head_xy: np.ndarray, min_distance_m: float) -> None:
+        delta = self.pos[idx] - head_xy
+        dist = np.linalg.norm(delta, axis=1)
+        inside = dist < min_distance_m
+        if not inside.any():
+            return
+        # Push straight back out; a human exactly at the head goes back along its own heading.
+        away = np.where(dist[inside, None] > 1e-6, delta[inside] / np.maximum(dist[inside, None], 1e-9),
+                        -forward_xy(self.body_yaw[idx[inside]]))
+        self.pos[idx[inside]] = head_xy + away * (min_distance_m + 1e-6)
+        self.v[idx[inside]] = np.minimum(self.v[idx[inside]], 0.0)
+
+    def distances(self, head_xy: np.ndarray) -> np.ndarray:
+        return np.linalg.norm(self.pos - head_xy, axis=1)
+
+    def facing_error_deg(self, head_xy: np.ndarray) -> np.ndarray:
+        to_patient = head_xy - self.pos
+        yaw, _ = yaw_pitch_to(np.column_stack([to_patient, np.zeros(self.n)]))
+        return np.abs(wrap_deg(yaw - self.body_yaw))

@@ -1,0 +1,233 @@
+"""The exposure engine: where in the hierarchy the session is, and why it moves.
+
+Scalar state only (one session, one patient). It applies clinician commands, ratings and the
+profile's rules, and reports every change as an event. Holds are timed on the *running* clock,
+which stops while the session is paused, so a long pause never triggers a rule by itself.
+"""
+
+from __future__ import annotations
+
+from vr.config import ProfileConfig
+from vr.sim.types import COMMANDS, RATING_SCALES, Command, Event, Mode, Rating
+
+
+class ExposureEngine:
+    """Mode (running / paused / safe / ended), step index, clinician override and rating rules."""
+
+    def __init__(self, profile: ProfileConfig) -> None:
+        self.profile = profile
+        self.safety = profile.safety
+        self.mode: Mode = "running"
+        self.step_index = 0
+        self.step_t_s = 0.0
+        self.running_t_s = 0.0
+        self.intensity_override: float | None = None
+        self.last: dict[str, float | None] = {"suds": None, "pain": None, "ssq": None}
+        self.prompt: str | None = None
+        self._advance_since: float | None = None
+        self._retreat_since: float | None = None
+        self._ceiling_since: float | None = None
+        self._completed = False
+        self._seen_ids: set[str] = set()
+        every = profile.ratings
+        self._next_prompt = {"suds": every.suds_every_s or None, "pain": every.pain_every_s or None}
+        self.changed = True  # the step or override changed since the session last looked
+
+    @property
+    def step(self):  # -> StepConfig
+        return self.profile.steps[self.step_index]
+
+    def start(self, t_s: float) -> list[Event]:
+        return [Event(t_s, "step_started", {"index": 0, "name": self.step.name, "reason": "start", "from": None})]
+
+    # -- moving through the hierarchy ---------------------------------------------------------
+    def _goto(self, index: int, reason: str, t_s: float) -> list[Event]:
+        last = len(self.profile.steps) - 1
+        events = []
+        if index > last:
+            if not self._completed:
+                self._completed = True
+                events.append(Event(t_s, "hierarchy_completed", {"index": last}))
+            return events
+        index = max(index, 0)
+        if index == self.step_index and reason not in ("clinician", "resume_after_safe"):
+            return events
+        previous = self.step_index
+        self.step_index, self.step_t_s = index, 0.0
+        self.intensity_override = None
+        self._advance_since = self._retreat_since = None
+        self.changed = True
+        events.append(Event(t_s, "step_started", {"index": index, "name": self.step.name, "reason": reason,
+                                                  "from": previous}))
+        return events
+
+    def _to_safe(self, t_s: float, why: str, source: str) -> list[Event]:
+        self.mode = "safe"
+        self.prompt = None
+        self.changed = True
+        return [Event(t_s, "panic", {"source": source, "reason": why}),
+                Event(t_s, "safe_scene", {"scene": self.safety.safe_scene, "reason": why})]
+
+    def end(self, t_s: float, reason: str) -> list[Event]:
+        """End the session in the safe scene (stop, maximum length, end of a run)."""
+        events = []
+        if self.mode == "ended":
+            return events
+        if self.mode != "safe":
+            events.append(Event(t_s, "safe_scene", {"scene": self.safety.safe_scene, "reason": reason}))
+        self.mode = "ended"
+        self.prompt = None
+        self.changed = True
+        events.append(Event(t_s, "session_ended", {"reason": reason, "step_index": self.step_index}))
+        return events
+
+    # -- commands -------------------------------------------------------------------------------
+    def _command(self, cmd: Command, t_s: float) -> list[Event]:
+        record = {"command": cmd.name, "id": cmd.id, "source": cmd.source}
+        if cmd.value is not None:
+            record["value"] = cmd.value
+        if cmd.text:
+            record["text"] = cmd.text[:2000]
+        if cmd.id and cmd.id in self._seen_ids:
+            return [Event(t_s, "clinician_command", {**record, "applied": False, "reason": "duplicate id"})]
+        if cmd.id:
+            self._seen_ids.add(cmd.id)
+        effects, refusal, extra = self._apply(cmd, t_s)
+        record["applied"] = refusal is None
+        if refusal is not None:
+            record["reason"] = refusal
+        record.update(extra)
+        return [Event(t_s, "clinician_command", record), *effects]
+
+    def _apply(self, cmd: Command, t_s: float) -> tuple[list[Event], str | None, dict]:
+        name, mode = cmd.name, self.mode
+        if name not in COMMANDS:
+            return [], f"unknown command; use one of {', '.join(COMMANDS)}", {}
+        if name == "panic":
+            if mode == "ended":
+                return [], "session already ended in the safe scene", {}
+            return self._to_safe(t_s, "panic", cmd.source), None, {}
+        if name == "stop":
+            return self.end(t_s, "stopped"), None, {}
+        if name == "note":
+            return [], None, {}
+        if mode == "ended":
+            return [], "session has ended", {}
+        if name == "pause":
+            if mode != "running":
+                return [], f"cannot pause while {mode}", {}
+            self.mode = "paused"
+            return [Event(t_s, "paused", {})], None, {}
+        if name == "resume":
+            if mode == "paused":
+                self.mode = "running"
+                return [Event(t_s, "resumed", {"step_index": self.step_index})], None, {}
+            if mode == "safe":
+                # Back to exposure one step lower than where panic struck: de-escalate by default.
+                self.mode = "running"
+                return [Event(t_s, "resumed", {"from_safe_scene": True}),
+                        *self._goto(self.step_index - 1, "resume_after_safe", t_s)], None, {}
+            return [], "already running", {}
+        if name == "ask_rating":
+            scale = cmd.text or "suds"
+            if scale not in RATING_SCALES:
+                return [], f"unknown scale {scale!r}; use suds, pain or ssq", {}
+            self.prompt = scale
+            return [Event(t_s, "rating_prompt", {"scale": scale, "reason": "clinician"})], None, {}
+        if mode == "safe":
+            return [], "in the safe scene; resume first", {}
+        if name in ("step_up", "step_down", "goto_step"):
+            if name == "goto_step":
+                if cmd.value is None or cmd.value != int(cmd.value) or not 0 <= cmd.value < len(self.profile.steps):
+                    return [], f"goto_step needs a step index from 0 to {len(self.profile.steps) - 1}", {}
+                target = int(cmd.value)
+            else:
+                target = self.step_index + (1 if name == "step_up" else -1)
+            if target < 0:
+                return [], "already at the first step", {}
+            if target >= len(self.profile.steps):
+                return [], "already at the last step", {}
+            return self._goto(target, "clinician", t_s), None, {}
+        if name == "set_intensity":
+            if cmd.value is None:
+                return [], "set_intensity needs a value from 0 to 1", {}
+            level = min(max(float(cmd.value), 0.0), self.safety.max_intensity)
+            self.intensity_override = level
+            self.changed = True
+            return [], None, {"clamped_to": level} if level != cmd.value else {}
+        # clear_intensity
+        self.intensity_override = None
+        self.changed = True
+        return [], None, {}
+
+    # -- ratings and rules ------------------------------------------------------------------------
+    def _rating(self, rating: Rating, t_s: float) -> list[Event]:
+        lo, hi = RATING_SCALES.get(rating.scale, (None, None))
+        if lo is None or not lo <= rating.value <= hi:
+            return [Event(t_s, "rating_refused", {"scale": rating.scale, "value": rating.value,
+                                                  "reason": "unknown scale or out of range"})]
+        self.last[rating.scale] = float(rating.value)
+        if self.prompt == rating.scale:
+            self.prompt = None
+        if rating.scale == "suds":
+            v, now = rating.value, self.running_t_s
+            rule, retreat = self.step.advance, self.step.retreat_when
+            if rule.suds_at_most is not None:
+                self._advance_since = (self._advance_since if self._advance_since is not None else now) \
+                    if v <= rule.suds_at_most else None
+            if retreat is not None:
+                self._retreat_since = (self._retreat_since if self._retreat_since is not None else now) \
+                    if v >= retreat.suds_at_least else None
+            self._ceiling_since = (self._ceiling_since if self._ceiling_since is not None else now) \
+                if v > self.safety.suds_ceiling else None
+        return [Event(t_s, "rating", {"scale": rating.scale, "value": rating.value, "source": rating.source})]
+
+    def _rules(self, t_s: float) -> list[Event]:
+        now = self.running_t_s
+        if self._ceiling_since is not None and now - self._ceiling_since >= self.safety.ceiling_hold_s:
+            self._ceiling_since = None  # one step down per rating above the ceiling
+            self.prompt = "suds"
+            alert = {"level": "warning", "reason": "suds_ceiling", "suds": self.last["suds"],
+                     "ceiling": self.safety.suds_ceiling}
+            if self.step_index == 0:
+                return [Event(t_s, "alert", {**alert, "message": "SUDS above the ceiling at the first step; "
+                                             "consider the safe scene"}),
+                        Event(t_s, "rating_prompt", {"scale": "suds", "reason": "ceiling"})]
+            return [Event(t_s, "alert", {**alert, "message": "SUDS above the ceiling; stepped down"}),
+                    *self._goto(self.step_index - 1, "suds_ceiling", t_s),
+                    Event(t_s, "rating_prompt", {"scale": "suds", "reason": "ceiling"})]
+        retreat = self.step.retreat_when
+        if retreat is not None and self._retreat_since is not None and now - self._retreat_since >= retreat.held_s:
+            if self.step_index > 0:
+                return self._goto(self.step_index - 1, "retreat_rule", t_s)
+            self._retreat_since = None
+        rule = self.step.advance
+        if rule.after_s is not None and self.step_t_s >= rule.after_s:
+            return self._goto(self.step_index + 1, "after_time", t_s)
+        if (rule.suds_at_most is not None and self._advance_since is not None
+                and now - self._advance_since >= rule.held_s and self.step_t_s >= rule.min_s):
+            return self._goto(self.step_index + 1, "suds_settled", t_s)
+        return []
+
+    def update(self, t_s: float, dt_s: float, commands: tuple[Command, ...],
+               ratings: tuple[Rating, ...]) -> list[Event]:
+        """Advance by ``dt_s`` at session time ``t_s``; returns the events, in order."""
+        events: list[Event] = []
+        for cmd in commands:
+            events.extend(self._command(cmd, t_s))
+        for rating in ratings:
+            events.extend(self._rating(rating, t_s))
+        if self.mode != "ended" and t_s >= self.safety.max_session_min * 60.0:
+            events.extend(self.end(t_s, "max_session_length"))
+        if self.mode != "running":
+            return events
+        self.running_t_s += dt_s
+        self.step_t_s += dt_s
+        events.extend(self._rules(t_s))
+        for scale, due in self._next_prompt.items():
+            if due is not None and self.running_t_s >= due:
+                every = self.profile.ratings.suds_every_s if scale == "suds" else self.profile.ratings.pain_every_s
+                self._next_prompt[scale] = due + every
+                self.prompt = scale
+                events.append(Event(t_s, "rating_prompt", {"scale": scale, "reason": "schedule"}))
+        return events

@@ -1,0 +1,159 @@
+"""``Session``: the pure, deterministic core that one frame loop (headset, desktop, simulation) drives.
+
+``step(inputs, dt_s)`` applies the frame's inputs, advances every model by ``dt_s`` and returns
+an immutable ``WorldState`` and the events of that step. Everything random comes from one
+``numpy.random.Generator`` seeded at construction, drawn in a fixed order, so the same profile,
+scene, seed, inputs and time steps give the same world and the same events, bit for bit.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from vr.config import ProfileConfig, SceneConfig
+from vr.sim.crowd import POSTURE_SEATED, Crowd, Places
+from vr.sim.exposure import ExposureEngine
+from vr.sim.gaze import Gaze
+from vr.sim.params import StepParams, resolve
+from vr.sim.social import Social
+from vr.sim.types import Event, FrameInputs, HeadPose, HumansState, WorldState
+
+SAMPLE_EVERY_S = 0.1          # the record's contract: samples at 10 Hz or more
+MAX_DT_S = 0.25
+
+
+def _ro(a: np.ndarray) -> np.ndarray:
+    out = a.copy()
+    out.setflags(write=False)
+    return out
+
+
+def eye_height_m(height_m: np.ndarray, posture: np.ndarray) -> np.ndarray:
+    """Eye height above the floor for a body height; seated eyes are about 1.2 m up."""
+    return np.where(posture == POSTURE_SEATED, 0.30 + 0.52 * height_m, 0.935 * height_m)
+
+
+class Session:
+    """One exposure session: hierarchy, virtual humans and safety caps, stepped by the caller."""
+
+    def __init__(self, profile: ProfileConfig, scene: SceneConfig, seed: int) -> None:
+        self.profile = profile
+        self.scene = scene
+        self.seed = int(seed)
+        self.rng = np.random.default_rng(self.seed)
+        self.places = Places.from_scene(scene)
+        self.n = min(max((s.humans for s in profile.steps), default=0), len(self.places.ids))
+        self.ids = tuple(f"h{i:03d}" for i in range(self.n))
+        self.height_m = np.clip(self.rng.normal(1.70, 0.09, self.n), 1.50, 1.98)
+        self.human_seed = self.rng.integers(0, 2**31 - 1, self.n)
+        self.crowd = Crowd(self.places, self.n, self.rng)
+        self.gaze = Gaze(self.n)
+        self.social = Social(self.n, self.rng)
+        self.engine = ExposureEngine(profile)
+        self.params: StepParams = resolve(profile.steps[0], profile.safety)
+        self.t_s = 0.0
+        self._started = False
+        self._next_sample_s = 0.0
+        place = scene.patient
+        eye = place.eye_height_m or (1.2 if place.posture == "sitting" else 1.6)
+        self.head = HeadPose((place.position_m[0], place.position_m[1], eye), place.yaw_deg)
+
+    @property
+    def min_distance_m(self) -> float:
+        return self.profile.safety.min_distance_m
+
+    def _apply_changes(self, events: list[Event]) -> None:
+        """Bring the humans in line with the engine's step, override and mode (same step as the change)."""
+        engine = self.engine
+        engine.changed = False
+        exposing = engine.mode in ("running", "paused")
+        self.params = resolve(engine.step, self.profile.safety, engine.intensity_override)
+        count = self.params.humans if exposing else 0
+        before = self.crowd.present.copy()
+        arrived, left = self.crowd.assign(count, self.params.distance_m, self.min_distance_m)
+        if left:
+            self.social.clear(left)
+        if arrived:
+            self.gaze.reset(np.asarray(arrived), self.crowd.body_yaw, self.rng)
+        if not np.array_equal(before, self.crowd.present) or arrived:
+            self.social.assign_moods(self.crowd.present, self.params.mood_shares)
+            events.append(Event(self.t_s, "humans_changed", {
+                "arrived": [self.ids[i] for i in arrived], "left": [self.ids[i] for i in left],
+                "present": int(self.crowd.present.sum())}))
+        elif exposing:
+            self.social.assign_moods(self.crowd.present, self.params.mood_shares)
+        events.append(Event(self.t_s, "intensity", {
+            "intensity": round(self.params.intensity, 4), "override": engine.intensity_override is not None,
+            "distance_m": round(self.params.distance_m, 3), "dialogue_intensity": round(self.params.dialogue_intensity, 4)}))
+
+    def step(self, inputs: FrameInputs, dt_s: float) -> tuple[WorldState, list[Event]]:
+        """Advance the session by ``dt_s`` seconds with this frame's inputs."""
+        if not 0.0 < dt_s <= MAX_DT_S:
+            raise ValueError(f"dt_s must be in (0, {MAX_DT_S}] seconds, got {dt_s!r}")
+        events: list[Event] = []
+        if not self._started:
+            self._started = True
+            events.append(Event(0.0, "session_started", {
+                "profile": self.profile.name, "scene": self.profile.scene, "seed": self.seed,
+                "steps": len(self.profile.steps), "human_slots": self.n,
+                "safe_scene": self.profile.safety.safe_scene}))
+            events.extend(self.engine.start(0.0))
+        self.t_s += dt_s
+        self.head = inputs.head
+        events.extend(self.engine.update(self.t_s, dt_s, inputs.commands, inputs.ratings))
+        if self.engine.changed:
+            self._apply_changes(events)
+        active = self.engine.mode == "running"
+        head_xy = np.asarray(self.head.position_m[:2], dtype=np.float64)
+        p = self.params
+        self.crowd.update(dt_s, head_xy, p.approach_speed_mps, p.max_accel_mps2, self.min_distance_m, active)
+        distance = self.crowd.distances(head_xy)
+        present = self.crowd.present
+        events.extend(self.social.update(dt_s, self.t_s, present, distance, self.ids, p.lines_per_min,
+                                         p.dialogue_intensity, active, self.rng))
+        eye_z = eye_height_m(self.height_m, self.crowd.posture)
+        eye_pos = np.column_stack([self.crowd.pos, eye_z])
+        self.gaze.update(dt_s, self.t_s, present, eye_pos, np.asarray(self.head.position_m, dtype=np.float64),
+                         self.crowd.body_yaw, self.social.mood, p.at_patient_share, p.mutual_dwell_s,
+                         p.saccade_interval_s, p.head_follow_deg, self.social.speaking(), self.social.eyes_down(),
+                         active, self.rng)
+        world = self._world(distance)
+        if self.t_s + 1e-9 >= self._next_sample_s:
+            self._next_sample_s += SAMPLE_EVERY_S
+            events.append(self._sample(world))
+        return world, events
+
+    def end(self, reason: str = "finished") -> list[Event]:
+        """Close the session in the safe scene (the caller's run is over)."""
+        return self.engine.end(self.t_s, reason)
+
+    def _world(self, distance: np.ndarray) -> WorldState:
+        c, g, s, e = self.crowd, self.gaze, self.social, self.engine
+        humans = HumansState(
+            ids=self.ids, present=_ro(c.present), position_m=_ro(c.pos), height_m=_ro(self.height_m),
+            body_yaw_deg=_ro(c.body_yaw), head_yaw_deg=_ro(g.head_yaw), head_pitch_deg=_ro(g.head_pitch),
+            eye_yaw_deg=_ro(g.eye_rel_yaw), eye_pitch_deg=_ro(g.eye_rel_pitch), gaze_target_m=_ro(g.target),
+            gaze_at_patient=_ro(g.on_patient & c.present), distance_m=_ro(distance), speed_mps=_ro(np.abs(c.v)),
+            posture=_ro(c.posture), mood=_ro(s.mood), gesture=_ro(s.gesture),
+            blinking=_ro(g.blinking(self.t_s) & c.present), speaking=_ro(s.speaking() & c.present),
+            seed=_ro(self.human_seed))
+        exposing = e.mode in ("running", "paused")
+        return WorldState(
+            t_s=self.t_s, mode=e.mode, scene=self.profile.scene if exposing else self.profile.safety.safe_scene,
+            step_index=e.step_index, step_name=e.step.name, step_t_s=e.step_t_s,
+            intensity=self.params.intensity if exposing else 0.0,
+            dialogue_intensity=self.params.dialogue_intensity if exposing else 0.0,
+            head=self.head, humans=humans, last_suds=e.last["suds"], last_pain=e.last["pain"],
+            rating_prompt=e.prompt)
+
+    def _sample(self, world: WorldState) -> Event:
+        h = world.humans
+        idx = np.nonzero(h.present)[0]
+        head = world.head
+        return Event(world.t_s, "sample", {
+            "mode": world.mode, "step_index": world.step_index, "intensity": round(world.intensity, 4),
+            "head": {"position_m": [round(float(v), 3) for v in head.position_m],
+                     "yaw_deg": round(float(head.yaw_deg), 1), "pitch_deg": round(float(head.pitch_deg), 1)},
+            "humans": {"id": [self.ids[i] for i in idx.tolist()],
+                       "distance_m": np.round(h.distance_m[idx], 2).tolist(),
+                       "gaze_at_patient": h.gaze_at_patient[idx].astype(int).tolist()}})

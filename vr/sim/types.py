@@ -1,0 +1,119 @@
+"""What goes into a session step and what comes out: immutable inputs, world state, events."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+import numpy as np
+from numpy.typing import NDArray
+
+Mode = Literal["running", "paused", "safe", "ended"]
+
+COMMANDS = ("pause", "resume", "panic", "stop", "step_up", "step_down", "goto_step",
+            "set_intensity", "clear_intensity", "ask_rating", "note")
+RATING_SCALES = {"suds": (0, 100), "pain": (0, 10), "ssq": (0, 3)}
+
+
+@dataclass(frozen=True)
+class HeadPose:
+    """The patient's head in the session frame: eye-centre position and heading/pitch/roll (degrees)."""
+
+    position_m: tuple[float, float, float]
+    yaw_deg: float = 0.0
+    pitch_deg: float = 0.0
+    roll_deg: float = 0.0
+
+
+@dataclass(frozen=True)
+class Command:
+    """A clinician's (or patient's panic button's) request, applied in the next step.
+
+    ``value`` carries the step index for ``goto_step``, the level for ``set_intensity``; ``text``
+    carries a scale for ``ask_rating`` and the words of a ``note``. ``id`` makes retries idempotent.
+    """
+
+    name: str
+    value: float | None = None
+    text: str = ""
+    id: str = ""
+    source: str = "clinician"
+
+
+@dataclass(frozen=True)
+class Rating:
+    """A rating given by the patient: ``scale`` suds (0-100), pain (0-10) or ssq (0-3)."""
+
+    scale: str
+    value: float
+    source: str = "patient"
+
+
+@dataclass(frozen=True)
+class FrameInputs:
+    """Everything from outside the core that one step consumes (all of it is logged)."""
+
+    head: HeadPose
+    commands: tuple[Command, ...] = ()
+    ratings: tuple[Rating, ...] = ()
+
+
+@dataclass(frozen=True)
+class Event:
+    """Something that happened at session time ``t_s``; the recorder numbers it."""
+
+    t_s: float
+    kind: str
+    data: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class HumansState:
+    """Every virtual-human slot as read-only arrays of length N (``present`` says who is in the scene).
+
+    Positions are floor points (metres); headings are world headings (degrees); the eye angles are
+    relative to the head; ``posture`` is 0 standing, 1 walking, 2 seated.
+    """
+
+    ids: tuple[str, ...]
+    present: NDArray[np.bool_]
+    position_m: NDArray[np.float64]
+    height_m: NDArray[np.float64]
+    body_yaw_deg: NDArray[np.float64]
+    head_yaw_deg: NDArray[np.float64]
+    head_pitch_deg: NDArray[np.float64]
+    eye_yaw_deg: NDArray[np.float64]
+    eye_pitch_deg: NDArray[np.float64]
+    gaze_target_m: NDArray[np.float64]
+    gaze_at_patient: NDArray[np.bool_]
+    distance_m: NDArray[np.float64]
+    speed_mps: NDArray[np.float64]
+    posture: NDArray[np.int8]
+    mood: NDArray[np.int8]
+    gesture: NDArray[np.int8]
+    blinking: NDArray[np.bool_]
+    speaking: NDArray[np.bool_]
+    seed: NDArray[np.int64]
+
+    @property
+    def count(self) -> int:
+        return int(self.present.sum())
+
+
+@dataclass(frozen=True)
+class WorldState:
+    """A snapshot after one step; views and the recorder read it, nothing writes it."""
+
+    t_s: float
+    mode: Mode
+    scene: str
+    step_index: int
+    step_name: str
+    step_t_s: float
+    intensity: float
+    dialogue_intensity: float
+    head: HeadPose
+    humans: HumansState
+    last_suds: float | None
+    last_pain: float | None
+    rating_prompt: str | None
