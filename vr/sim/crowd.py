@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from vr.config import SceneConfig, expand_spawns
-from vr.sim.mathutil import approach_deg, forward_xy, wrap_deg, yaw_pitch_to
+from vr.sim.mathutil import forward_xy, wrap_deg
 
 SEPARATION_M = 0.5          # shoulder to shoulder; two humans' centres never come closer while walking
 TURN_RATE_DPS = 120.0       # body turning speed
@@ -98,6 +98,8 @@ class Crowd:
         self.pos = np.zeros((n, 2))
         self.body_yaw = np.zeros(n)
         self.posture = np.zeros(n, dtype=np.int8)
+        self.seated = np.zeros(n, dtype=bool)          # per slot, from its place
+        self.fixed_yaw = np.full(n, np.nan)           # per slot: seat heading, NaN faces the patient
         # A fixed, seeded preference per place so that seats at similar distances fill in a
         # natural scatter rather than strictly left to right.
         self._jitter = rng.uniform(0.0, 0.6, size=len(places.ids))
@@ -136,7 +138,11 @@ class Crowd:
             self.pos[a] = self.places.points[self.place[a], 0]
             self.body_yaw[a] = np.where(np.isnan(self.places.yaw_deg[self.place[a]]), 0.0,
                                         self.places.yaw_deg[self.place[a]])
-        self.posture[idx] = np.where(self.places.seated[self.place[idx]], POSTURE_SEATED, POSTURE_STANDING)
+        self.seated[:] = False
+        self.fixed_yaw[:] = np.nan
+        self.seated[idx] = self.places.seated[self.place[idx]]
+        self.fixed_yaw[idx] = self.places.yaw_deg[self.place[idx]]
+        self.posture = np.where(self.seated, POSTURE_SEATED, POSTURE_STANDING).astype(np.int8)
         return arrived, left
 
     def retarget(self, distance_m: float, min_distance_m: float) -> None:
@@ -146,44 +152,59 @@ class Crowd:
             self.target_s[i] = self.places.target_s(int(self.place[i]), want)
 
     def update(self, dt_s: float, head_xy: np.ndarray, speed_mps: float, accel_mps2: float,
-               min_distance_m: float, moving_allowed: bool) -> None:
-        """Walk, keep personal space, keep out of the patient's space, turn to face."""
-        idx = np.nonzero(self.present)[0]
-        if len(idx) == 0:
-            return
-        place = self.place[idx]
-        seated = self.places.seated[place]
-        walkers = idx[~seated]
-        old_pos = self.pos.copy()
+               min_distance_m: float, moving_allowed: bool) -> np.ndarray:
+        """Walk, keep personal space, keep out of the patient's space, turn to face.
+
+        Returns every slot's floor distance to the patient's head (metres).
+        """
+        present = self.present
         moving = np.zeros(self.n, dtype=bool)
+        walk_yaw = self.body_yaw
+        busy = present & ~self.seated & ((np.abs(self.target_s - self.s) > 0.005) | (self.v != 0.0))
+        walkers = np.flatnonzero(busy)
         if len(walkers) and moving_allowed:
+            old_xy = self.pos[walkers]
             err = self.target_s[walkers] - self.s[walkers]
             # Fastest speed from which the human can still stop at the target (v^2 = 2 a d).
             v_des = np.sign(err) * np.minimum(speed_mps, np.sqrt(2.0 * accel_mps2 * np.abs(err)))
             v_des[np.abs(err) < 0.005] = 0.0
-            v = self.v[walkers] + np.clip(v_des - self.v[walkers], -accel_mps2 * dt_s, accel_mps2 * dt_s)
-            s_new = np.clip(self.s[walkers] + v * dt_s, 0.0, self.places.length_m[self.place[walkers]])
-            new_xy = _along(self.places.points[self.place[walkers]], self.places.cum_m[self.place[walkers]], s_new)
+            dv = accel_mps2 * dt_s
+            v = self.v[walkers] + np.minimum(np.maximum(v_des - self.v[walkers], -dv), dv)
+            place = self.place[walkers]
+            s_new = np.minimum(np.maximum(self.s[walkers] + v * dt_s, 0.0), self.places.length_m[place])
+            new_xy = _along(self.places.points[place], self.places.cum_m[place], s_new)
             moved = np.abs(s_new - self.s[walkers]) > 1e-9
             blocked = self._blocked(walkers, new_xy, moved)
             v[blocked] = 0.0
             s_new[blocked] = self.s[walkers][blocked]
-            new_xy[blocked] = self.pos[walkers][blocked]
+            new_xy[blocked] = old_xy[blocked]
             self.v[walkers], self.s[walkers], self.pos[walkers] = v, s_new, new_xy
             moving[walkers] = (np.abs(v) > 0.02) & ~blocked
+            step = new_xy - old_xy
+            walk_yaw = self.body_yaw.copy()
+            walk_yaw[walkers] = np.degrees(np.arctan2(-step[:, 0], step[:, 1]))
         elif len(walkers):
             self.v[walkers] = 0.0
-        self._keep_out(idx, head_xy, min_distance_m)
-        self.posture[idx] = np.where(seated, POSTURE_SEATED, np.where(moving[idx], POSTURE_WALKING,
-                                                                     POSTURE_STANDING))
+        delta = self.pos - head_xy
+        dist = np.hypot(delta[:, 0], delta[:, 1])
+        inside = np.flatnonzero(present & (dist < min_distance_m))
+        if len(inside):
+            # Push straight back out; a human exactly at the head goes back along its own heading.
+            d = dist[inside, None]
+            away = np.where(d > 1e-6, delta[inside] / np.maximum(d, 1e-9), -forward_xy(self.body_yaw[inside]))
+            self.pos[inside] = head_xy + away * (min_distance_m + 1e-6)
+            self.v[inside] = np.minimum(self.v[inside], 0.0)
+            dist[inside] = min_distance_m + 1e-6
+            delta = self.pos - head_xy
+        self.posture = np.where(self.seated, POSTURE_SEATED, np.where(moving, POSTURE_WALKING,
+                                                                      POSTURE_STANDING)).astype(np.int8)
         # Face the way of walking; at rest face the patient (or the seat's own direction).
-        step = self.pos[idx] - old_pos[idx]
-        walk_yaw, _ = yaw_pitch_to(np.column_stack([step, np.zeros(len(idx))]))
-        to_patient = head_xy - self.pos[idx]
-        face_yaw, _ = yaw_pitch_to(np.column_stack([to_patient, np.zeros(len(idx))]))
-        fixed = self.places.yaw_deg[place]
-        target = np.where(moving[idx], walk_yaw, np.where(np.isnan(fixed), face_yaw, fixed))
-        self.body_yaw[idx] = approach_deg(self.body_yaw[idx], target, TURN_RATE_DPS * dt_s)
+        face_yaw = np.degrees(np.arctan2(delta[:, 0], -delta[:, 1]))
+        target = np.where(moving, walk_yaw, np.where(np.isnan(self.fixed_yaw), face_yaw, self.fixed_yaw))
+        turn = TURN_RATE_DPS * dt_s
+        change = np.minimum(np.maximum(wrap_deg(target - self.body_yaw), -turn), turn)
+        self.body_yaw = np.where(present, wrap_deg(self.body_yaw + change), self.body_yaw)
+        return dist
 
     def _blocked(self, walkers: np.ndarray, new_xy: np.ndarray, moved: np.ndarray) -> np.ndarray:
         """Walkers whose step would enter someone's personal space (lower slot numbers go first)."""
@@ -210,23 +231,3 @@ class Crowd:
                 break
             blocked |= conflict
         return blocked
-
-    def _keep_out(self, idx: np.ndarray, head_xy: np.ndarray, min_distance_m: float) -> None:
-        delta = self.pos[idx] - head_xy
-        dist = np.linalg.norm(delta, axis=1)
-        inside = dist < min_distance_m
-        if not inside.any():
-            return
-        # Push straight back out; a human exactly at the head goes back along its own heading.
-        away = np.where(dist[inside, None] > 1e-6, delta[inside] / np.maximum(dist[inside, None], 1e-9),
-                        -forward_xy(self.body_yaw[idx[inside]]))
-        self.pos[idx[inside]] = head_xy + away * (min_distance_m + 1e-6)
-        self.v[idx[inside]] = np.minimum(self.v[idx[inside]], 0.0)
-
-    def distances(self, head_xy: np.ndarray) -> np.ndarray:
-        return np.linalg.norm(self.pos - head_xy, axis=1)
-
-    def facing_error_deg(self, head_xy: np.ndarray) -> np.ndarray:
-        to_patient = head_xy - self.pos
-        yaw, _ = yaw_pitch_to(np.column_stack([to_patient, np.zeros(self.n)]))
-        return np.abs(wrap_deg(yaw - self.body_yaw))

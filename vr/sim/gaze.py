@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from vr.sim.mathutil import approach_deg, direction, wrap_deg, yaw_pitch_to
+from vr.sim.mathutil import direction
 
 BOUT_CV = 0.5
 EYE_YAW_LIMIT_DEG = 35.0      # eyes in the head
@@ -26,6 +26,10 @@ BLINK_S = 0.15
 # Per mood (order of vr.config.MOOD_NAMES: attentive, bored, hostile, friendly, neutral).
 SHARE_FACTOR = np.array([1.0, 0.4, 1.15, 1.0, 0.7])
 DWELL_FACTOR = np.array([1.0, 0.6, 1.5, 1.0, 0.8])
+
+
+def _wrap(angle_deg: np.ndarray) -> np.ndarray:
+    return (angle_deg + 180.0) % 360.0 - 180.0
 
 
 def _lognormal(rng: np.random.Generator, mean: np.ndarray) -> np.ndarray:
@@ -71,68 +75,67 @@ class Gaze:
                follow_deg: float, force_at: np.ndarray, force_down: np.ndarray, active: bool,
                rng: np.random.Generator) -> None:
         """Advance every present human's gaze by ``dt_s``. ``force_at``: speakers look at the patient;
-        ``force_down``: a phone or a slump holds the eyes down."""
-        idx = np.nonzero(present)[0]
-        if len(idx) == 0:
+        ``force_down``: a phone or a slump holds the eyes down.
+
+        Works on whole slot arrays (absent slots are computed and ignored): cheaper than indexing
+        subsets at every step, and the random draws happen only for the few slots whose bout ends.
+        """
+        if not present.any():
             self.on_patient[:] = False
             return
-        p = np.clip(share * SHARE_FACTOR[mood[idx]], 0.0, 1.0)
-        dwell = np.maximum(dwell_s * DWELL_FACTOR[mood[idx]], 0.2)
         if active:
-            self.bout_left[idx] -= dt_s
-            ended = self.bout_left[idx] <= 0.0
-            if ended.any():
-                e = idx[ended]
-                pe, de = p[ended], dwell[ended]
-                now_at = ~self.at_patient[e]
-                now_at = np.where(pe >= 0.98, True, np.where(pe <= 0.02, False, now_at))
-                self.at_patient[e] = now_at
-                away_mean = de * (1.0 - pe) / np.maximum(pe, 0.02)
-                mean = np.where(now_at, de, np.maximum(away_mean, 0.3))
-                self.bout_left[e] = _lognormal(rng, mean)
-                self.saccade_left[e[~now_at]] = 0.0
-            self.saccade_left[idx] -= dt_s
-            jump = idx[(self.saccade_left[idx] <= 0.0) & ~self.at_patient[idx]]
+            self.bout_left -= dt_s
+            ended = np.flatnonzero(present & (self.bout_left <= 0.0))
+            if len(ended):
+                pe = np.minimum(share * SHARE_FACTOR[mood[ended]], 1.0)
+                de = np.maximum(dwell_s * DWELL_FACTOR[mood[ended]], 0.2)
+                now_at = np.where(pe >= 0.98, True, np.where(pe <= 0.02, False, ~self.at_patient[ended]))
+                self.at_patient[ended] = now_at
+                away_mean = np.maximum(de * (1.0 - pe) / np.maximum(pe, 0.02), 0.3)
+                self.bout_left[ended] = _lognormal(rng, np.where(now_at, de, away_mean))
+                self.saccade_left[ended[~now_at]] = 0.0
+            self.saccade_left -= dt_s
+            jump = np.flatnonzero(present & (self.saccade_left <= 0.0) & ~self.at_patient)
             if len(jump):
                 side = np.where(rng.random(len(jump)) < 0.5, -1.0, 1.0)
                 self.away_yaw[jump] = side * rng.uniform(15.0, 65.0, len(jump))
                 self.away_pitch[jump] = rng.uniform(-25.0, 8.0, len(jump))
                 self.saccade_left[jump] = np.maximum(rng.exponential(saccade_s, len(jump)), 0.08)
-        at = (self.at_patient[idx] | force_at[idx]) & ~force_down[idx]
-        to_patient = patient_eye[None, :] - eye_pos[idx]
-        py, pp = yaw_pitch_to(to_patient)
-        want_yaw = np.where(at, py, np.where(force_down[idx], body_yaw[idx], py + self.away_yaw[idx]))
-        want_pitch = np.where(at, pp, np.where(force_down[idx], -45.0, self.away_pitch[idx]))
-        shift = np.abs(wrap_deg(want_yaw - self.eye_yaw[idx]))
-        self.eye_yaw[idx], self.eye_pitch[idx] = wrap_deg(want_yaw), want_pitch
+        at = (self.at_patient | force_at) & ~force_down
+        d = patient_eye[None, :] - eye_pos
+        flat = np.hypot(d[:, 0], d[:, 1])
+        py = np.degrees(np.arctan2(-d[:, 0], d[:, 1]))
+        pp = np.degrees(np.arctan2(d[:, 2], flat))
+        want_yaw = np.where(at, py, np.where(force_down, body_yaw, py + self.away_yaw))
+        want_pitch = np.where(at, pp, np.where(force_down, -45.0, self.away_pitch))
+        shift = np.abs(_wrap(want_yaw - self.eye_yaw))
+        self.eye_yaw, self.eye_pitch = _wrap(want_yaw), want_pitch
         # Head: follows once the eyes are far off, then turns until they are nearly centred.
-        off = wrap_deg(self.eye_yaw[idx] - self.head_yaw[idx])
-        tracking = self.head_tracking[idx] | (np.abs(off) > follow_deg)
-        head_goal = np.where(tracking, self.eye_yaw[idx] - np.clip(off, -0.3 * follow_deg, 0.3 * follow_deg),
-                             self.head_yaw[idx])
-        rel = np.clip(wrap_deg(head_goal - body_yaw[idx]), -HEAD_YAW_LIMIT_DEG, HEAD_YAW_LIMIT_DEG)
-        self.head_yaw[idx] = approach_deg(self.head_yaw[idx], body_yaw[idx] + rel, HEAD_SPEED_DPS * dt_s)
-        self.head_tracking[idx] = tracking & (np.abs(wrap_deg(self.eye_yaw[idx] - self.head_yaw[idx]))
-                                              > 0.3 * follow_deg + 0.5)
-        pitch_goal = np.clip(0.6 * self.eye_pitch[idx], -40.0, 30.0)
-        self.head_pitch[idx] += np.clip(pitch_goal - self.head_pitch[idx], -HEAD_SPEED_DPS * dt_s,
-                                        HEAD_SPEED_DPS * dt_s)
-        self.eye_rel_yaw[idx] = np.clip(wrap_deg(self.eye_yaw[idx] - self.head_yaw[idx]),
-                                        -EYE_YAW_LIMIT_DEG, EYE_YAW_LIMIT_DEG)
-        self.eye_rel_pitch[idx] = np.clip(self.eye_pitch[idx] - self.head_pitch[idx],
-                                          -EYE_PITCH_LIMIT_DEG, EYE_PITCH_LIMIT_DEG)
-        seen_yaw = self.head_yaw[idx] + self.eye_rel_yaw[idx]
-        seen_pitch = self.head_pitch[idx] + self.eye_rel_pitch[idx]
-        err = np.hypot(wrap_deg(seen_yaw - py), seen_pitch - pp)
-        self.on_patient[:] = False
-        self.on_patient[idx] = at & (err < ON_PATIENT_DEG)
-        dist = np.linalg.norm(to_patient, axis=1)
+        off = _wrap(self.eye_yaw - self.head_yaw)
+        keep = 0.3 * follow_deg
+        tracking = self.head_tracking | (np.abs(off) > follow_deg)
+        head_goal = np.where(tracking, self.eye_yaw - np.minimum(np.maximum(off, -keep), keep), self.head_yaw)
+        rel = np.minimum(np.maximum(_wrap(head_goal - body_yaw), -HEAD_YAW_LIMIT_DEG), HEAD_YAW_LIMIT_DEG)
+        turn = HEAD_SPEED_DPS * dt_s
+        self.head_yaw = _wrap(self.head_yaw + np.minimum(np.maximum(_wrap(body_yaw + rel - self.head_yaw), -turn), turn))
+        self.head_tracking = tracking & (np.abs(_wrap(self.eye_yaw - self.head_yaw)) > keep + 0.5)
+        pitch_goal = np.minimum(np.maximum(0.6 * self.eye_pitch, -40.0), 30.0)
+        self.head_pitch = self.head_pitch + np.minimum(np.maximum(pitch_goal - self.head_pitch, -turn), turn)
+        self.eye_rel_yaw = np.minimum(np.maximum(_wrap(self.eye_yaw - self.head_yaw), -EYE_YAW_LIMIT_DEG),
+                                      EYE_YAW_LIMIT_DEG)
+        self.eye_rel_pitch = np.minimum(np.maximum(self.eye_pitch - self.head_pitch, -EYE_PITCH_LIMIT_DEG),
+                                        EYE_PITCH_LIMIT_DEG)
+        seen_yaw = self.head_yaw + self.eye_rel_yaw
+        seen_pitch = self.head_pitch + self.eye_rel_pitch
+        err = np.hypot(_wrap(seen_yaw - py), seen_pitch - pp)
+        self.on_patient = present & at & (err < ON_PATIENT_DEG)
+        dist = np.sqrt(flat * flat + d[:, 2] * d[:, 2])
         look = direction(seen_yaw, seen_pitch)
-        self.target[idx] = np.where(self.on_patient[idx, None], patient_eye[None, :],
-                                    eye_pos[idx] + look * np.minimum(dist, 3.0)[:, None])
+        self.target = np.where(self.on_patient[:, None], patient_eye[None, :],
+                               eye_pos + look * np.minimum(dist, 3.0)[:, None])
         # Blinks: spontaneous, and with large gaze shifts as people do.
-        self.blink_left[idx] -= dt_s
-        start = idx[(self.blink_left[idx] <= 0.0) | (shift > 30.0)]
+        self.blink_left -= dt_s
+        start = np.flatnonzero(present & ((self.blink_left <= 0.0) | (shift > 30.0)))
         if len(start):
             self.blink_until[start] = t_s + BLINK_S
             self.blink_left[start] = np.maximum(rng.exponential(BLINK_MEAN_INTERVAL_S, len(start)), 0.4)

@@ -106,8 +106,8 @@ class Session:
         active = self.engine.mode == "running"
         head_xy = np.asarray(self.head.position_m[:2], dtype=np.float64)
         p = self.params
-        self.crowd.update(dt_s, head_xy, p.approach_speed_mps, p.max_accel_mps2, self.min_distance_m, active)
-        distance = self.crowd.distances(head_xy)
+        distance = self.crowd.update(dt_s, head_xy, p.approach_speed_mps, p.max_accel_mps2, self.min_distance_m,
+                                     active)
         present = self.crowd.present
         events.extend(self.social.update(dt_s, self.t_s, present, distance, self.ids, p.lines_per_min,
                                          p.dialogue_intensity, active, self.rng))

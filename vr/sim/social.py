@@ -116,4 +116,4 @@ class Social:
         return out
 
     def eyes_down(self) -> np.ndarray:
-        return np.isin(self.gesture, EYES_DOWN)
+        return (self.gesture == EYES_DOWN[0]) | (self.gesture == EYES_DOWN[1])

@@ -1,0 +1,146 @@
+"""The session record writer: ``session.json`` plus an append-only, fsynced ``events.jsonl``.
+
+The frame loop hands each step's events over with ``write`` (a queue put: no encoding, no I/O
+on the step path). A writer thread numbers them (``seq`` 0, 1, 2, ... without gaps), encodes one
+JSON object per line and appends and fsyncs them in small batches.
+
+Durability promise: an event handed to ``write`` more than ``DURABLE_AFTER_S`` seconds ago is on
+disk (flushed and fsynced), unless the disk itself refuses; then ``error`` says why, the events
+are kept in memory and retried, and nothing already written is touched.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import queue
+import sys
+import threading
+import time
+from collections.abc import Callable, Iterable
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+from vr.record.privacy import check_pseudonym, fsync_dir, make_private_dir, open_private, write_private_atomic
+from vr.sim.types import Event
+
+FORMAT = "vr-session"
+FORMAT_VERSION = 1
+FLUSH_EVERY_S = 0.1
+DURABLE_AFTER_S = 0.5
+BATCH_EVENTS = 2000
+_STOP = object()
+
+
+def encode_event(seq: int, event: Event) -> bytes:
+    """One line of ``events.jsonl``: ``seq``, ``t_s`` and ``kind`` first, then the event's fields."""
+    obj = {"seq": seq, "t_s": round(event.t_s, 4), "kind": event.kind}
+    obj.update(event.data)
+    return (json.dumps(obj, separators=(",", ":"), ensure_ascii=False, allow_nan=False) + "\n").encode("utf-8")
+
+
+def versions() -> dict[str, str]:
+    import numpy
+
+    from vr import __version__
+
+    return {"vr": __version__, "python": platform.python_version(), "numpy": numpy.__version__,
+            "platform": sys.platform}
+
+
+class SessionWriter:
+    """Writes one session directory. Use as a context manager or call ``close``."""
+
+    def __init__(self, directory: str | Path, meta: dict[str, Any], *,
+                 on_error: Callable[[str], None] | None = None) -> None:
+        self.directory = Path(directory)
+        self.meta = dict(meta)
+        check_pseudonym(str(self.meta.get("patient", "")))
+        self.meta.update({"format": FORMAT, "format_version": FORMAT_VERSION,
+                          "started_utc": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+                          "versions": versions(), "status": "recording"})
+        make_private_dir(self.directory)
+        self._write_meta()
+        self._fd = open_private(self.directory / "events.jsonl")
+        fsync_dir(self.directory)
+        self.on_error = on_error
+        self.error: str | None = None
+        self.written = 0
+        self._queue: queue.SimpleQueue[Any] = queue.SimpleQueue()
+        self._thread = threading.Thread(target=self._run, name="session-writer", daemon=True)
+        self._closed = False
+        self._thread.start()
+
+    def _write_meta(self) -> None:
+        text = json.dumps(self.meta, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
+        write_private_atomic(self.directory / "session.json", text.encode("utf-8"))
+
+    def write(self, events: Iterable[Event]) -> None:
+        """Hand over one step's events (cheap: a queue put; the thread does the rest)."""
+        if events:
+            self._queue.put(events)
+
+    def _run(self) -> None:
+        seq = 0
+        pending: list[bytes] = []
+        last_flush = time.monotonic()
+        stopping = False
+        while True:
+            try:
+                item = self._queue.get(timeout=FLUSH_EVERY_S)
+            except queue.Empty:
+                item = None
+            if item is _STOP:
+                stopping = True
+            elif item is not None:
+                for event in item:
+                    pending.append(encode_event(seq, event))
+                    seq += 1
+            now = time.monotonic()
+            if pending and (stopping or len(pending) >= BATCH_EVENTS or now - last_flush >= FLUSH_EVERY_S):
+                pending = self._flush(pending)
+                last_flush = now
+            if stopping:
+                return
+
+    def _flush(self, lines: list[bytes]) -> list[bytes]:
+        """Append and fsync; on failure keep the lines for the next try and report once."""
+        data = b"".join(lines)
+        try:
+            view = memoryview(data)
+            while view:
+                n = os.write(self._fd, view)
+                view = view[n:]
+            os.fsync(self._fd)
+        except OSError as e:
+            message = f"session record: cannot write {self.directory / 'events.jsonl'}: {e.strerror or e}"
+            if message != self.error:
+                self.error = message
+                if self.on_error:
+                    self.on_error(message)
+            done = len(data) - len(view)
+            return [data[done:]] if done < len(data) else []
+        self.error = None
+        self.written += len(lines)
+        return []
+
+    def close(self, **final: Any) -> None:
+        """Write everything still queued, then mark ``session.json`` complete with ``final`` fields."""
+        if self._closed:
+            return
+        self._closed = True
+        self._queue.put(_STOP)
+        self._thread.join()
+        os.close(self._fd)
+        self.meta.update(final)
+        self.meta["status"] = "complete" if self.error is None else "incomplete"
+        self.meta["ended_utc"] = datetime.now(timezone.utc).isoformat(timespec="seconds")
+        self._write_meta()
+
+    def __enter__(self) -> SessionWriter:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
