@@ -87,7 +87,9 @@ CASES: dict[str, tuple[int, str]] = {
     # moods and step rules
     "unknown_mood.yaml": (16, "unknown mood 'angry'"),
     "unknown_mood_in_mixed.yaml": (16, "unknown mood 'sleepy' in mixed"),
-    "mixed_mood_shares.yaml": (17, "mixed shares add up to 0.80, not 1"),
+    "scene_prop_outside.yaml": (8, "table at (4.5, 0.0) is outside the room"),
+    "advance_hold_without_rule.yaml": (8, "held_s and min_s only apply with suds_at_most"),
+    "mixed_mood_shares.yaml": (17, "mixed shares add up to 0.800, not 1"),
     "duration_and_advance.yaml": (17, "give duration_s or advance_when, not both"),
     "advance_after_and_suds.yaml": (16, "give after_s or suds_at_most, not both"),
     "advance_sometimes.yaml": (16, "not 'sometimes'"),

@@ -42,6 +42,11 @@ def check_scene(scene: SceneConfig, src: Source) -> list[Problem]:
     if not inside(px, py):
         problems.append(src.problem(("patient", "position_m"), f"patient place ({px}, {py}) is outside the room "
                                     f"({w} x {d} m centred on 0, 0)", "move it inside the room"))
+    for i, prop in enumerate(scene.props):
+        x, y, _ = prop.position_m
+        if not inside(x, y):
+            problems.append(src.problem(("props", i, "position_m"), f"{prop.type} at ({x}, {y}) is outside the "
+                                        f"room ({w} x {d} m centred on 0, 0)", "move it inside the room"))
     ids: dict[str, int] = {}
     for i, spawn in enumerate(scene.spawns):
         if spawn.id in ids:

@@ -17,6 +17,7 @@ from vr.config.fields import Model, param
 MOOD_NAMES = ("attentive", "bored", "hostile", "friendly", "neutral")
 MoodName = Literal["attentive", "bored", "hostile", "friendly", "neutral"]
 
+SHARE_TOLERANCE = 0.02
 HALL = ("Hall (1966) proxemic zones: intimate < 0.46 m, personal 0.46-1.22 m, "
         "social 1.2-3.6 m, public > 3.6 m")
 
@@ -116,10 +117,12 @@ class MoodSpec(Model):
                     raise PydanticCustomError("mood", "share of {value!r} must be a number from 0 to 1",
                                               {"value": name})
             total = sum(mixed.values())
-            if not mixed or abs(total - 1.0) > 0.01:
-                raise PydanticCustomError("mood", "mixed shares add up to {total:.2f}, not 1",
+            if not mixed or abs(total - 1.0) > SHARE_TOLERANCE:
+                raise PydanticCustomError("mood", "mixed shares add up to {total:.3f}, not 1 (within 0.02); "
+                                          "adjust them so they add up to 1",
                                           {"total": float(total)})
-            return {"shares": tuple((k, float(v)) for k, v in mixed.items())}
+            # Thirds written as 0.33 are fine: shares are scaled to add up to exactly 1.
+            return {"shares": tuple((k, float(v) / total) for k, v in mixed.items())}
         raise PydanticCustomError("mood", "mood must be a mood name or {mixed: {mood: share, ...}}")
 
     @property
@@ -158,6 +161,13 @@ class AdvanceConfig(Model):
     def _one_rule(self) -> AdvanceConfig:
         if self.after_s is not None and self.suds_at_most is not None:
             raise PydanticCustomError("advance", "give after_s or suds_at_most, not both")
+        return self
+
+    @model_validator(mode="after")
+    def _timing_needs_rule(self) -> AdvanceConfig:
+        if self.suds_at_most is None and ("held_s" in self.model_fields_set or "min_s" in self.model_fields_set):
+            raise PydanticCustomError("advance", "held_s and min_s only apply with suds_at_most; "
+                                      "add suds_at_most: N, or write advance_when: clinician")
         return self
 
     @property

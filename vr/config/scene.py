@@ -4,10 +4,11 @@ Coordinates are the session's: metres, Z up, +Y forward (Panda3D's convention). 
 centred on the origin at floor level (x across, y along its depth). Headings (``yaw_deg``) turn
 counter-clockwise seen from above; 0 faces +Y, 90 faces -X.
 
-Virtual humans take spawn places in the order they are listed. A standing spawn carries a
-``path_m``: the human enters at its first point and walks along it toward the patient, stopping
-at the profile's distance. Seated spawns stay on their seat; a profile's distance then chooses
-which seats fill (nearest the target distance first).
+A standing spawn carries a ``path_m``: the human enters at its first point and walks along it
+toward the patient, stopping where the path comes within the step's distance. Seated spawns
+(and seat grids) stay on their seat. When a step needs N humans, the N places that best suit
+its distance fill first: seats whose distance is nearest the target, walkers whose path can come
+that near; places that suit equally well fill in a seeded scatter, earlier-listed first on ties.
 """
 
 from __future__ import annotations
@@ -52,8 +53,8 @@ class PropConfig(Model):
 
     type: PropType = param(..., "What it is; the renderer draws each type its own way.")
     position_m: XYZ = param(..., "Centre of its footprint, on the floor (z is the height of its base).")
-    size_m: XYZ = param((1.0, 1.0, 1.0), "Width, depth, height.")
-    yaw_deg: float = param(0.0, "Heading.", ge=-360.0, le=360.0)
+    size_m: XYZ = param((1.0, 1.0, 1.0), "In its own frame: width across its front, depth front to back, height.")
+    yaw_deg: float = param(0.0, "Heading its front faces (0 faces +Y); turns the whole prop.", ge=-360.0, le=360.0)
     rgb: RGB | None = param(None, "Colour; unset takes the type's own.")
 
 

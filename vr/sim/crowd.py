@@ -74,7 +74,7 @@ def _along(points: np.ndarray, cum: np.ndarray, s: np.ndarray) -> np.ndarray:
     k = points.shape[1]
     if k == 1:
         return points[:, 0, :].copy()
-    seg = np.clip((cum[:, 1:] <= s[:, None]).sum(axis=1) - 1, 0, k - 2)
+    seg = np.minimum((cum[:, 1:-1] <= s[:, None]).sum(axis=1), k - 2)  # interior breakpoints passed
     rows = np.arange(len(s))
     c0, c1 = cum[rows, seg], cum[rows, seg + 1]
     span = c1 - c0
@@ -215,11 +215,12 @@ class Crowd:
         pos_all = self.pos[others].copy()
         where = {int(o): j for j, o in enumerate(others)}
         cols = np.array([where[int(w)] for w in walkers])
-        for _ in range(3):
+        d_old = np.linalg.norm(self.pos[walkers][:, None, :] - pos_all[None, :, :], axis=2)
+        # Each pass only adds walkers that must wait, so this settles in at most len(walkers) passes.
+        for _ in range(len(walkers)):
             cand = pos_all.copy()
             cand[cols] = np.where(blocked[:, None], self.pos[walkers], new_xy)
             d_new = np.linalg.norm(cand[cols][:, None, :] - cand[None, :, :], axis=2)
-            d_old = np.linalg.norm(self.pos[walkers][:, None, :] - pos_all[None, :, :], axis=2)
             d_new[np.arange(len(walkers)), cols] = np.inf
             closer = (d_new < SEPARATION_M) & (d_new < d_old - 1e-9)
             # Give way to lower-numbered slots and to anyone standing still.

@@ -4,7 +4,8 @@ Looking at the patient alternates with looking away as a renewal process: looks 
 last ``mutual_dwell_s`` on average and looks away last ``dwell * (1 - share) / share``, so the
 long-run share of time spent looking is the profile's ``at_patient_share``. Bout lengths are
 log-normal (coefficient of variation 0.5), all drawn from the session's seeded generator. While
-looking away the eyes jump between nearby targets at ``saccade_interval_s``. The eyes move first;
+looking away the eyes rest on one region chosen per look and jump within it (a few degrees) at
+``saccade_interval_s``. The eyes move first;
 the head follows once the eyes are more than ``head_follow_deg`` off the head's direction.
 """
 
@@ -18,7 +19,7 @@ BOUT_CV = 0.5
 EYE_YAW_LIMIT_DEG = 35.0      # eyes in the head
 EYE_PITCH_LIMIT_DEG = 30.0
 HEAD_YAW_LIMIT_DEG = 80.0     # head on the body
-HEAD_SPEED_DPS = 160.0
+HEAD_SPEED_DPS = 300.0        # peak head velocity in large gaze shifts is a few hundred deg/s
 ON_PATIENT_DEG = 6.0          # within this of the patient's eyes counts as looking at them
 BLINK_MEAN_INTERVAL_S = 3.5   # about 17 blinks a minute in conversation
 BLINK_S = 0.15
@@ -45,7 +46,9 @@ class Gaze:
         self.at_patient = np.zeros(n, dtype=bool)
         self.bout_left = np.zeros(n)
         self.saccade_left = np.zeros(n)
-        self.away_yaw = np.zeros(n)      # offset from the direction of the patient
+        self.away_base_yaw = np.zeros(n)   # where a look away goes: offset from the patient's direction
+        self.away_base_pitch = np.zeros(n)
+        self.away_yaw = np.zeros(n)        # ... plus the small jumps made while looking there
         self.away_pitch = np.zeros(n)
         self.eye_yaw = np.zeros(n)       # world direction of the eyes
         self.eye_pitch = np.zeros(n)
@@ -93,13 +96,17 @@ class Gaze:
                 self.at_patient[ended] = now_at
                 away_mean = np.maximum(de * (1.0 - pe) / np.maximum(pe, 0.02), 0.3)
                 self.bout_left[ended] = _lognormal(rng, np.where(now_at, de, away_mean))
-                self.saccade_left[ended[~now_at]] = 0.0
+                away = ended[~now_at]
+                if len(away):
+                    side = np.where(rng.random(len(away)) < 0.5, -1.0, 1.0)
+                    self.away_base_yaw[away] = side * rng.uniform(15.0, 65.0, len(away))
+                    self.away_base_pitch[away] = rng.uniform(-25.0, 8.0, len(away))
+                    self.saccade_left[away] = 0.0
             self.saccade_left -= dt_s
             jump = np.flatnonzero(present & (self.saccade_left <= 0.0) & ~self.at_patient)
             if len(jump):
-                side = np.where(rng.random(len(jump)) < 0.5, -1.0, 1.0)
-                self.away_yaw[jump] = side * rng.uniform(15.0, 65.0, len(jump))
-                self.away_pitch[jump] = rng.uniform(-25.0, 8.0, len(jump))
+                self.away_yaw[jump] = self.away_base_yaw[jump] + rng.uniform(-8.0, 8.0, len(jump))
+                self.away_pitch[jump] = self.away_base_pitch[jump] + rng.uniform(-5.0, 5.0, len(jump))
                 self.saccade_left[jump] = np.maximum(rng.exponential(saccade_s, len(jump)), 0.08)
         at = (self.at_patient | force_at) & ~force_down
         d = patient_eye[None, :] - eye_pos
