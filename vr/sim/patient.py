@@ -5,10 +5,13 @@ A deliberately simple, documented model for dry runs and tests (not a claim abou
 - *stimulus* S (0 to about 1.2) from what the patient faces now: the step's intensity, how many
   humans are present, how near the nearest ones are (inside 4 m), the share looking at the
   patient, hostile moods and whether someone speaks;
-- *habituation* H (0-1) grows while exposed, ``dH/dt = habituation_per_min / 60 * S * (1 - H)``,
-  and recovers slowly in the safe scene;
-- *anxiety* A (SUDS points) relaxes toward ``baseline + (100 - baseline) * sensitivity * S * (1 - H)``
-  with time constant ``rise_s``, plus an Ornstein-Uhlenbeck fluctuation;
+- *habituation* h: the stimulus level the patient has got used to. It climbs toward S while S is
+  above it, ``dh/dt = habituation_per_min / 60 * (S - h)``, and sinks slowly when S is lower
+  (``recovery_per_min``), so each new, stronger step is frightening again and then habituates;
+- *anxiety* A (SUDS points) relaxes toward
+  ``baseline + (100 - baseline) * min(sensitivity * gain * max(S - 0.8 h, 0), 1)`` with time
+  constant ``rise_s`` (habituation never removes all fear: 0.8), plus an Ornstein-Uhlenbeck
+  fluctuation of ``fluctuation_suds``;
 - answers a rating prompt after ``answer_delay_s`` with ``round(A + noise)``; presses panic
   when A reaches ``panic_at_suds`` (never by default);
 - looks at the humans less as anxiety rises (``avoidance``), otherwise around the scene.
@@ -34,6 +37,7 @@ class PatientParams:
 
     baseline_suds: float = 15.0
     sensitivity: float = 1.0
+    gain: float = 1.6
     habituation_per_min: float = 0.35
     recovery_per_min: float = 0.05
     rise_s: float = 20.0
@@ -106,11 +110,10 @@ class SyntheticPatient:
         p = self.p
         s = stimulus(world)
         exposed = world.mode in ("running", "paused")
-        if exposed:
-            self.habituation += p.habituation_per_min / 60.0 * s * (1.0 - self.habituation) * dt_s
-        else:
-            self.habituation -= p.recovery_per_min / 60.0 * self.habituation * dt_s
-        target = p.baseline_suds + (100.0 - p.baseline_suds) * min(p.sensitivity * s, 1.0) * (1.0 - self.habituation)
+        rate = p.habituation_per_min if s > self.habituation else p.recovery_per_min
+        self.habituation += rate / 60.0 * (s - self.habituation) * min(dt_s, 1.0)
+        drive = max(s - 0.8 * self.habituation, 0.0) * p.sensitivity * p.gain
+        target = p.baseline_suds + (100.0 - p.baseline_suds) * min(drive, 1.0)
         self.anxiety += (target - self.anxiety) * min(dt_s / p.rise_s, 1.0)
         theta = 1.0 / 30.0
         self._noise += -theta * self._noise * dt_s + p.fluctuation_suds * math.sqrt(2 * theta * dt_s) * self.rng.normal()
