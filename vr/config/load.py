@@ -208,7 +208,12 @@ def _validate(src: Source, model: type[BaseModel]) -> Any:
     try:
         return model.model_validate(src.data)
     except ValidationError as e:
-        raise ConfigError([_problem_from_error(src, model, err) for err in e.errors()]) from None
+        errors = e.errors()
+        # A list whose items failed is also reported as "too short" (it counts valid items); the
+        # item errors already say what is wrong, so that echo is dropped.
+        deeper = {tuple(err["loc"][:i]) for err in errors for i in range(len(err["loc"]))}
+        errors = [err for err in errors if not (err["type"] == "too_short" and tuple(err["loc"]) in deeper)]
+        raise ConfigError([_problem_from_error(src, model, err) for err in errors]) from None
 
 
 @dataclass(frozen=True)

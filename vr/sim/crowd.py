@@ -18,10 +18,13 @@ from vr.config import SceneConfig, expand_spawns
 from vr.sim.mathutil import forward_xy, wrap_deg
 
 SEPARATION_M = 0.5          # shoulder to shoulder; two humans' centres never come closer while walking
+WAIT_S = 0.5                # a walker that had to give way waits this long before trying again
 TURN_RATE_DPS = 120.0       # body turning speed
 TABLE_STEP_M = 0.05         # resolution of the path look-up table used to find target points
 
 POSTURE_STANDING, POSTURE_WALKING, POSTURE_SEATED = 0, 1, 2
+_OFF_X = np.array([-1, -1, -1, 0, 0, 0, 1, 1, 1])   # the nine grid cells around a point
+_OFF_Y = np.array([-1, 0, 1, -1, 0, 1, -1, 0, 1])
 
 
 @dataclass(frozen=True)
@@ -95,6 +98,7 @@ class Crowd:
         self.s = np.zeros(n)
         self.v = np.zeros(n)
         self.target_s = np.zeros(n)
+        self.wait_left = np.zeros(n)
         self.pos = np.zeros((n, 2))
         self.body_yaw = np.zeros(n)
         self.posture = np.zeros(n, dtype=np.int8)
@@ -160,7 +164,9 @@ class Crowd:
         present = self.present
         moving = np.zeros(self.n, dtype=bool)
         walk_yaw = self.body_yaw
-        busy = present & ~self.seated & ((np.abs(self.target_s - self.s) > 0.005) | (self.v != 0.0))
+        self.wait_left -= dt_s
+        busy = present & ~self.seated & (self.wait_left <= 0.0) & (
+            (np.abs(self.target_s - self.s) > 0.005) | (self.v != 0.0))
         walkers = np.flatnonzero(busy)
         if len(walkers) and moving_allowed:
             old_xy = self.pos[walkers]
@@ -176,6 +182,7 @@ class Crowd:
             moved = np.abs(s_new - self.s[walkers]) > 1e-9
             blocked = self._blocked(walkers, new_xy, moved)
             v[blocked] = 0.0
+            self.wait_left[walkers[blocked]] = WAIT_S
             s_new[blocked] = self.s[walkers][blocked]
             new_xy[blocked] = old_xy[blocked]
             self.v[walkers], self.s[walkers], self.pos[walkers] = v, s_new, new_xy
@@ -206,29 +213,87 @@ class Crowd:
         self.body_yaw = np.where(present, wrap_deg(self.body_yaw + change), self.body_yaw)
         return dist
 
+    def _near_pairs(self, walkers: np.ndarray, new_xy: np.ndarray, reach: float) -> tuple[np.ndarray, np.ndarray]:
+        """(walker row, other slot) pairs whose cells touch: a grid look-up, no walkers x humans matrix.
+
+        Present humans are bucketed in ``reach``-sized cells and sorted by cell; each walker's nine
+        neighbouring cells are found with a binary search. Work and memory grow with the number of
+        humans actually nearby, which keeps large crowds cheap.
+        """
+        others = np.flatnonzero(self.present)
+        span = 1 << 20
+        cell = np.floor(self.pos[others] / reach).astype(np.int64) + span // 2
+        key = cell[:, 0] * span + cell[:, 1]
+        order = np.argsort(key, kind="stable")
+        sorted_key = key[order]
+        wcell = np.floor(new_xy / reach).astype(np.int64) + span // 2
+        query = ((wcell[:, 0, None] + _OFF_X) * span + (wcell[:, 1, None] + _OFF_Y)).ravel()
+        lo = np.searchsorted(sorted_key, query, "left")
+        count = np.searchsorted(sorted_key, query, "right") - lo
+        total = int(count.sum())
+        if total == 0:
+            return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
+        first = np.cumsum(count) - count
+        at = np.arange(total) - np.repeat(first, count) + np.repeat(lo, count)
+        rows = np.repeat(np.arange(len(query)) // 9, count)
+        slots = others[order[at]]
+        keep = slots != walkers[rows]
+        return rows[keep], slots[keep]
+
     def _blocked(self, walkers: np.ndarray, new_xy: np.ndarray, moved: np.ndarray) -> np.ndarray:
         """Walkers whose step would enter someone's personal space (lower slot numbers go first)."""
-        others = np.nonzero(self.present)[0]
-        if not moved.any() or len(others) < 2:
-            return np.zeros(len(walkers), dtype=bool)
         blocked = np.zeros(len(walkers), dtype=bool)
-        pos_all = self.pos[others].copy()
-        where = {int(o): j for j, o in enumerate(others)}
-        cols = np.array([where[int(w)] for w in walkers])
-        d_old = np.linalg.norm(self.pos[walkers][:, None, :] - pos_all[None, :, :], axis=2)
-        # Each pass only adds walkers that must wait, so this settles in at most len(walkers) passes.
+        if not moved.any() or np.count_nonzero(self.present) < 2:
+            return blocked
+        near_w, j = self._near_pairs(walkers, new_xy, SEPARATION_M + 0.1)
+        if len(near_w) == 0:
+            return blocked
+        slot_to_walker = np.full(self.n, -1)
+        slot_to_walker[walkers] = np.arange(len(walkers))
+        jw = slot_to_walker[j]                       # -1 where the other human is not walking now
+        jw0 = np.maximum(jw, 0)
+        old_i, old_j = self.pos[walkers[near_w]], self.pos[j]
+        d_old = np.hypot(old_i[:, 0] - old_j[:, 0], old_i[:, 1] - old_j[:, 1])
+        lower = j < walkers[near_w]
+        # Each round only adds walkers that must wait, so this settles in at most len(walkers) rounds.
         for _ in range(len(walkers)):
-            cand = pos_all.copy()
-            cand[cols] = np.where(blocked[:, None], self.pos[walkers], new_xy)
-            d_new = np.linalg.norm(cand[cols][:, None, :] - cand[None, :, :], axis=2)
-            d_new[np.arange(len(walkers)), cols] = np.inf
-            closer = (d_new < SEPARATION_M) & (d_new < d_old - 1e-9)
+            stays = ~moved | blocked
+            cand_i = np.where(stays[near_w, None], old_i, new_xy[near_w])
+            j_moves = (jw >= 0) & ~stays[jw0]
+            cand_j = np.where(j_moves[:, None], new_xy[jw0], old_j)
+            d_new = np.hypot(cand_i[:, 0] - cand_j[:, 0], cand_i[:, 1] - cand_j[:, 1])
             # Give way to lower-numbered slots and to anyone standing still.
-            still = np.ones(len(others), dtype=bool)
-            still[cols] = ~(moved & ~blocked)
-            priority = (others[None, :] < walkers[:, None]) | still[None, :]
-            conflict = (closer & priority).any(axis=1) & moved & ~blocked
+            conflict = (d_new < SEPARATION_M) & (d_new < d_old - 1e-9) & (lower | ~j_moves) & ~stays[near_w]
             if not conflict.any():
                 break
-            blocked |= conflict
+            blocked[near_w[conflict]] = True
+        return blocked
+        others = np.flatnonzero(self.present)
+        reach = SEPARATION_M + 0.1
+        ox, oy = self.pos[others, 0], self.pos[others, 1]
+        dx = new_xy[:, 0, None] - ox[None, :]
+        dy = new_xy[:, 1, None] - oy[None, :]
+        near_w, near_o = np.nonzero(dx * dx + dy * dy < reach * reach)
+        j = others[near_o]
+        keep = j != walkers[near_w]
+        near_w, j = near_w[keep], j[keep]
+        if len(near_w) == 0:
+            return blocked
+        slot_to_walker = np.full(self.n, -1)
+        slot_to_walker[walkers] = np.arange(len(walkers))
+        jw = slot_to_walker[j]                       # -1 where the other human is not walking now
+        old_i, old_j = self.pos[walkers[near_w]], self.pos[j]
+        d_old = np.hypot(*(old_i - old_j).T)
+        lower = j < walkers[near_w]
+        for _ in range(len(walkers)):
+            stays = ~moved | blocked
+            cand_i = np.where(stays[near_w, None], old_i, new_xy[near_w])
+            j_moves = (jw >= 0) & ~stays[np.maximum(jw, 0)]
+            cand_j = np.where(j_moves[:, None], new_xy[np.maximum(jw, 0)], old_j)
+            d_new = np.hypot(*(cand_i - cand_j).T)
+            # Give way to lower-numbered slots and to anyone standing still.
+            conflict = (d_new < SEPARATION_M) & (d_new < d_old - 1e-9) & (lower | ~j_moves) & ~stays[near_w]
+            if not conflict.any():
+                break
+            blocked[near_w[conflict]] = True
         return blocked

@@ -28,7 +28,11 @@ def direction(yaw_deg: ArrayLike, pitch_deg: ArrayLike) -> F:
     """Unit 3-D view direction for a heading and pitch, shape (..., 3)."""
     yaw, pitch = np.radians(yaw_deg), np.radians(pitch_deg)
     cp = np.cos(pitch)
-    return np.stack([-np.sin(yaw) * cp, np.cos(yaw) * cp, np.sin(pitch)], axis=-1)
+    out = np.empty(np.broadcast(yaw, pitch).shape + (3,))
+    out[..., 0] = -np.sin(yaw) * cp
+    out[..., 1] = np.cos(yaw) * cp
+    out[..., 2] = np.sin(pitch)
+    return out
 
 
 def yaw_pitch_to(delta: ArrayLike) -> tuple[F, F]:

@@ -56,10 +56,18 @@ class Social:
         self.speaker = -1
         self.speak_left = 0.0
 
-    def assign_moods(self, present: np.ndarray, shares: tuple[tuple[str, float], ...]) -> None:
-        idx = np.nonzero(present)[0]
+    def assign_moods(self, present: np.ndarray, shares: tuple[tuple[str, float], ...],
+                     rng: np.random.Generator) -> None:
+        idx = np.flatnonzero(present)
         order = idx[np.argsort(self.rank[idx], kind="stable")]
         self.mood[order] = deal_moods(shares, len(order))
+        idle = idx[self.gesture[idx] == 0]
+        self.gesture_left[idle] = self._idle_wait(idle, rng)
+
+    def _idle_wait(self, slots: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+        """Seconds until each slot's next gesture (Poisson starts at its mood's total rate)."""
+        rate = GESTURE_RATE_PER_MIN[self.mood[slots]].sum(axis=1) / 60.0
+        return rng.exponential(1.0, len(slots)) / np.maximum(rate, 1e-9)
 
     def clear(self, gone: list[int]) -> None:
         """Forget the gestures and speech of humans who left the scene."""
@@ -71,42 +79,44 @@ class Social:
     def update(self, dt_s: float, t_s: float, present: np.ndarray, distance_m: np.ndarray, ids: tuple[str, ...],
                lines_per_min: float, dialogue_intensity: float, active: bool,
                rng: np.random.Generator) -> list[Event]:
+        """Advance gestures and speaking turns. ``gesture_left`` counts down the running gesture,
+        or the wait until the next one while a human is idle."""
         events: list[Event] = []
-        idx = np.nonzero(present)[0]
-        self.gesture_left[idx] -= dt_s
-        done = idx[(self.gesture_left[idx] <= 0.0) & (self.gesture[idx] != 0)]
-        self.gesture[done] = 0
         if self.speaker >= 0:
             self.speak_left -= dt_s
-            if self.speak_left <= 0.0 or not present[self.speaker]:
-                self.speaker = -1
-        if not active or len(idx) == 0:
-            if not active and self.speaker >= 0:
+            if self.speak_left <= 0.0 or not present[self.speaker] or not active:
                 self.speaker = -1  # a paused or ended session silences everyone at once
+        if not active:
             return events
-        idle = idx[self.gesture[idx] == 0]
-        if len(idle):
-            rates = GESTURE_RATE_PER_MIN[self.mood[idle]] / 60.0
-            total = rates.sum(axis=1)
-            start = rng.random(len(idle)) < -np.expm1(-total * dt_s)
-            if start.any():
-                who = idle[start]
-                cum = np.cumsum(rates[start], axis=1) / total[start, None]
-                pick = (rng.random(len(who))[:, None] > cum).sum(axis=1)
-                self.gesture[who] = pick
-                self.gesture_left[who] = GESTURE_S[pick]
-                for h, g in zip(who.tolist(), pick.tolist()):
+        self.gesture_left -= dt_s
+        due = np.flatnonzero(present & (self.gesture_left <= 0.0))
+        if len(due):
+            ending = due[self.gesture[due] != 0]
+            starting = due[self.gesture[due] == 0]
+            if len(ending):
+                self.gesture[ending] = 0
+                self.gesture_left[ending] = self._idle_wait(ending, rng)
+            if len(starting):
+                rates = GESTURE_RATE_PER_MIN[self.mood[starting]]
+                cum = np.cumsum(rates, axis=1) / np.maximum(rates.sum(axis=1, keepdims=True), 1e-12)
+                pick = (rng.random(len(starting))[:, None] > cum).sum(axis=1)
+                self.gesture[starting] = pick
+                self.gesture_left[starting] = GESTURE_S[pick]
+                for h, g in zip(starting.tolist(), pick.tolist()):
                     events.append(Event(t_s, "gesture", {"human": ids[h], "gesture": GESTURES[g]}))
         if self.speaker < 0 and lines_per_min > 0.0 and rng.random() < -np.expm1(-lines_per_min / 60.0 * dt_s):
-            w = SPEAK_WEIGHT[self.mood[idx]] / (0.5 + distance_m[idx])
-            w = np.where(self.mood[idx] == HOSTILE, w * (0.5 + 1.5 * dialogue_intensity), w)
-            speaker = int(idx[np.searchsorted(np.cumsum(w) / w.sum(), rng.random(), side="right").clip(0, len(idx) - 1)])
-            self.speaker = speaker
-            self.speak_left = float(rng.uniform(1.8, 4.5))
-            intent = "question" if rng.random() < 0.25 + 0.5 * dialogue_intensity else "remark"
-            events.append(Event(t_s, "speech_turn", {
-                "human": ids[speaker], "dialogue_intensity": round(dialogue_intensity, 3), "intent": intent,
-                "mood": MOOD_NAMES[int(self.mood[speaker])], "duration_s": round(self.speak_left, 2)}))
+            idx = np.flatnonzero(present)
+            if len(idx):
+                w = SPEAK_WEIGHT[self.mood[idx]] / (0.5 + distance_m[idx])
+                w = np.where(self.mood[idx] == HOSTILE, w * (0.5 + 1.5 * dialogue_intensity), w)
+                pick = min(int(np.searchsorted(np.cumsum(w) / w.sum(), rng.random(), side="right")), len(idx) - 1)
+                speaker = int(idx[pick])
+                self.speaker = speaker
+                self.speak_left = float(rng.uniform(1.8, 4.5))
+                intent = "question" if rng.random() < 0.25 + 0.5 * dialogue_intensity else "remark"
+                events.append(Event(t_s, "speech_turn", {
+                    "human": ids[speaker], "dialogue_intensity": round(dialogue_intensity, 3), "intent": intent,
+                    "mood": MOOD_NAMES[int(self.mood[speaker])], "duration_s": round(self.speak_left, 2)}))
         return events
 
     def speaking(self) -> np.ndarray:
