@@ -1,0 +1,58 @@
+#!/usr/bin/env bash
+# Set up this checkout on a fresh Debian/Ubuntu machine (or any machine with Python >= 3.10):
+# system packages the toolkit needs (installed only when missing), a virtual environment in
+# .venv, and the toolkit itself in editable mode. Safe to run again; it only adds what is missing.
+#
+#   scripts/setup.sh          the toolkit
+#   scripts/setup.sh --test   the toolkit and what the tests need
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+extras=""
+for arg in "$@"; do
+  case "$arg" in
+    --test) extras="[test]" ;;
+    -h|--help) sed -n '2,8p' "$0"; exit 0 ;;
+    *) echo "setup.sh: unknown option $arg (use --test)" >&2; exit 2 ;;
+  esac
+done
+
+# Debian packages, one per line with the reason. The session core needs none; the renderer,
+# voices and browser tests add theirs here.
+APT_PACKAGES=(
+)
+
+need_apt=()
+if command -v dpkg-query >/dev/null 2>&1; then
+  for pkg in "${APT_PACKAGES[@]}"; do
+    dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || need_apt+=("$pkg")
+  done
+fi
+
+python=${PYTHON:-python3}
+if ! "$python" -c 'import sys; sys.exit(sys.version_info < (3, 10))' 2>/dev/null; then
+  echo "setup.sh: Python 3.10 or newer is needed as '$python' (set PYTHON=/path/to/python3)" >&2
+  exit 1
+fi
+if [ ! -x .venv/bin/python ] && ! "$python" -c 'import venv, ensurepip' 2>/dev/null; then
+  need_apt+=("python3-venv")
+fi
+
+if [ ${#need_apt[@]} -gt 0 ]; then
+  if [ "$(id -u)" -eq 0 ] && command -v apt-get >/dev/null 2>&1; then
+    echo "setup.sh: installing ${need_apt[*]}"
+    apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${need_apt[@]}"
+  else
+    echo "setup.sh: please install these system packages first:" >&2
+    echo "  sudo apt-get install ${need_apt[*]}" >&2
+    exit 1
+  fi
+fi
+
+if [ ! -x .venv/bin/python ]; then
+  "$python" -m venv .venv
+fi
+.venv/bin/python -m pip install --quiet --disable-pip-version-check --upgrade pip
+.venv/bin/python -m pip install --quiet --disable-pip-version-check -e ".${extras}"
+echo "setup.sh: ready ($(.venv/bin/vr --version))"
