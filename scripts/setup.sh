@@ -17,9 +17,11 @@ for arg in "$@"; do
   esac
 done
 
-# Debian packages, one per line with the reason. The session core needs none; the renderer,
-# voices and browser tests add theirs here.
+# Debian packages, one per line with the reason.
 APT_PACKAGES=(
+  libegl1 libegl-mesa0 libgl1-mesa-dri libgl1 libopengl0 libglvnd0   # headless rendering (EGL, Mesa llvmpipe)
+  libgl1-mesa-glx libx11-6 libxrandr2 libxext6 libxcursor1             # the desktop preview window
+  xvfb xdotool xauth                                                   # window tests on a virtual display
 )
 
 need_apt=()

@@ -9,7 +9,7 @@ from conftest import _tuples, make_profile
 from vr.config import SceneConfig
 from vr.sim import Command, FrameInputs, HeadPose, Session
 from vr.sim.mathutil import direction, wrap_deg, yaw_pitch_to
-from vr.sim.session import eye_height_m
+from vr.sim.session import eye_position_m
 from vr.sim.social import deal_moods
 
 DT = 1 / 30
@@ -102,7 +102,7 @@ def test_eyes_and_head_point_at_the_patient_when_looking(auditorium):
     h = world.humans
     idx = np.nonzero(h.present & h.gaze_at_patient)[0]
     assert len(idx) >= 15
-    eye = np.column_stack([h.position_m, eye_height_m(h.height_m, h.posture)])[idx]
+    eye = eye_position_m(h.position_m, h.body_yaw_deg, h.height_m, h.posture)[idx]
     seen = direction(h.head_yaw_deg[idx] + h.eye_yaw_deg[idx], h.head_pitch_deg[idx] + h.eye_pitch_deg[idx])
     want = np.asarray(world.head.position_m) - eye
     want /= np.linalg.norm(want, axis=1, keepdims=True)

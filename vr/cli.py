@@ -72,9 +72,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", metavar="FILE", help="file to write (default: standard output)")
     p.set_defaults(func=cmd_schema)
 
+    from vr.app.run_cli import add_run_parsers
     from vr.app.simulate_cli import add_simulate_parser
 
     add_simulate_parser(sub)
+    add_run_parsers(sub)
     return parser
 
 

@@ -1,4 +1,4 @@
-"""Argument parsing for ``vr simulate`` and ``vr demo`` (kept beside the loop it drives)."""
+"""Argument parsing for ``vr simulate`` (kept beside the loop it drives)."""
 
 from __future__ import annotations
 
@@ -8,10 +8,7 @@ import sys
 from datetime import datetime, timezone
 from pathlib import Path
 
-DEMO_PROFILE = "exposure_profiles/public_speaking.yaml"
-
-
-def _default_out(pseudonym: str) -> Path:
+def default_out(pseudonym: str) -> Path:
     stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
     return Path("sessions") / f"{pseudonym}_{stamp}"
 
@@ -19,7 +16,6 @@ def _default_out(pseudonym: str) -> Path:
 def cmd_simulate(args: argparse.Namespace) -> int:
     from vr.app.simulate import run_simulation
     from vr.config import ConfigError, load_profile
-    from vr.config.load import PACKAGE_ROOT
     from vr.record import check_pseudonym
     from vr.sim import PatientParams
 
@@ -29,15 +25,12 @@ def cmd_simulate(args: argparse.Namespace) -> int:
     except ValueError as e:
         print(f"vr {args.command}: {e}", file=sys.stderr)
         return 2
-    profile_path = Path(args.profile)
-    if not profile_path.exists() and (PACKAGE_ROOT / args.profile).exists():
-        profile_path = PACKAGE_ROOT / args.profile
     try:
-        loaded = load_profile(profile_path)
+        loaded = load_profile(resolve_profile(args.profile))
     except ConfigError as e:
         print(str(e), file=sys.stderr)
         return 1
-    out = Path(args.out) if args.out else _default_out(pseudonym)
+    out = Path(args.out) if args.out else default_out(pseudonym)
     try:
         summary = run_simulation(loaded, seconds=args.seconds, seed=args.seed, out=out, pseudonym=pseudonym,
                                  patient=params, rate_hz=args.rate_hz)
@@ -52,20 +45,31 @@ def cmd_simulate(args: argparse.Namespace) -> int:
     return 0
 
 
+def add_common(p: argparse.ArgumentParser, *, seconds: float, profile_required: bool = True,
+               profile_default: str | None = None) -> None:
+    """Options every session command shares."""
+    p.add_argument("--profile", required=profile_required, default=profile_default, help="exposure profile (YAML)")
+    p.add_argument("--seconds", type=float, default=seconds, help="session time to run, in seconds")
+    p.add_argument("--seed", type=int, default=1, help="random seed (same seed, same session)")
+    p.add_argument("--out", metavar="DIR", help="new session folder (default: sessions/<pseudonym>_<time>)")
+    p.add_argument("--patient", metavar="K=V,...", help="synthetic patient parameters, e.g. sensitivity=1.3")
+    p.add_argument("--pseudonym", default="SIM-0001", help="patient pseudonym (letters-digits, never a name)")
+    p.add_argument("-q", "--quiet", action="store_true", help="print nothing on success")
+
+
+def resolve_profile(name: str) -> Path:
+    """A profile path as given, or relative to the toolkit's own folder."""
+    from vr.config.load import PACKAGE_ROOT
+
+    path = Path(name)
+    if not path.exists() and (PACKAGE_ROOT / name).exists():
+        return PACKAGE_ROOT / name
+    return path
+
+
 def add_simulate_parser(sub: argparse._SubParsersAction) -> None:
-    for name, help_text in (("simulate", "dry-run a profile with a synthetic patient; writes a session record"),
-                            ("demo", "a short simulated session of the public-speaking profile, with its summary")):
-        p = sub.add_parser(name, help=help_text)
-        demo = name == "demo"
-        p.add_argument("--profile", required=not demo, default=DEMO_PROFILE if demo else None,
-                       help="exposure profile (YAML)")
-        p.add_argument("--seconds", type=float, default=600.0 if demo else 1800.0,
-                       help="simulated session time in seconds")
-        p.add_argument("--seed", type=int, default=1, help="random seed (same seed, same session)")
-        p.add_argument("--out", metavar="DIR", help="new session folder (default: sessions/<pseudonym>_<time>)")
-        p.add_argument("--patient", metavar="K=V,...", help="synthetic patient parameters, e.g. sensitivity=1.3")
-        p.add_argument("--pseudonym", default="SIM-0001", help="patient pseudonym (letters-digits, never a name)")
-        p.add_argument("--rate-hz", type=float, default=30.0,
-                       help="simulation steps per second (a headset run steps at its display rate)")
-        p.add_argument("-q", "--quiet", action="store_true", help="print nothing on success")
-        p.set_defaults(func=cmd_simulate)
+    p = sub.add_parser("simulate", help="dry-run a profile with a synthetic patient; writes a session record")
+    add_common(p, seconds=1800.0)
+    p.add_argument("--rate-hz", type=float, default=30.0,
+                   help="simulation steps per second (a headset run steps at its display rate)")
+    p.set_defaults(func=cmd_simulate)

@@ -99,7 +99,6 @@ class SeatGridConfig(Model):
     seat_spacing_m: float = param(0.6, "Distance between neighbouring seats (along +x).", ge=0.45, le=3.0)
     row_spacing_m: float = param(1.0, "Distance between rows (along the row direction).", ge=0.6, le=5.0)
     row_direction: Literal["+y", "-y"] = param("+y", "Which way later rows go.")
-    rise_per_row_m: float = param(0.0, "Floor rise per row (raked seating).", ge=0.0, le=1.0)
     yaw_deg: float = param(180.0, "Heading the seats face.", ge=-360.0, le=360.0)
 
 

@@ -28,9 +28,26 @@ def _ro(a: np.ndarray) -> np.ndarray:
     return out
 
 
+EYE_FORWARD_M = 0.09          # the eyes' front sits this far in front of the body's vertical axis
+
+
 def eye_height_m(height_m: np.ndarray, posture: np.ndarray) -> np.ndarray:
     """Eye height above the floor for a body height; seated eyes are about 1.2 m up."""
     return np.where(posture == POSTURE_SEATED, 0.30 + 0.52 * height_m, 0.935 * height_m)
+
+
+def eye_position_m(position_m: np.ndarray, body_yaw_deg: np.ndarray, height_m: np.ndarray,
+                   posture: np.ndarray) -> np.ndarray:
+    """Midpoint between each human's eyes (N, 3), with the head facing the body's way.
+
+    The renderer builds its humans so that their eyes sit exactly here; gaze angles are computed
+    from this point, so a human that looks at the patient looks at them in the picture too."""
+    yaw = np.radians(body_yaw_deg)
+    out = np.empty((len(height_m), 3))
+    out[:, 0] = position_m[:, 0] - np.sin(yaw) * EYE_FORWARD_M
+    out[:, 1] = position_m[:, 1] + np.cos(yaw) * EYE_FORWARD_M
+    out[:, 2] = eye_height_m(height_m, posture)
+    return out
 
 
 class Session:
@@ -111,8 +128,7 @@ class Session:
         present = self.crowd.present
         events.extend(self.social.update(dt_s, self.t_s, present, distance, self.ids, p.lines_per_min,
                                          p.dialogue_intensity, active, self.rng))
-        eye_z = eye_height_m(self.height_m, self.crowd.posture)
-        eye_pos = np.column_stack([self.crowd.pos, eye_z])
+        eye_pos = eye_position_m(self.crowd.pos, self.crowd.body_yaw, self.height_m, self.crowd.posture)
         self.gaze.update(dt_s, self.t_s, present, eye_pos, np.asarray(self.head.position_m, dtype=np.float64),
                          self.crowd.body_yaw, self.social.mood, p.at_patient_share, p.mutual_dwell_s,
                          p.saccade_interval_s, p.head_follow_deg, self.social.speaking(), self.social.eyes_down(),

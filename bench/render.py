@@ -1,0 +1,179 @@
+"""Stereo frame time: two eye buffers, 0/10/50/200 virtual humans, batching on and off (prints JSON).
+
+Each frame poses every human from a live session (the simulation steps outside the timed part)
+and draws the scene into two offscreen eye buffers 64 mm apart, as a headset frame does. Frames
+are timed in blocks, with one read-back of both eye images at the end of each block so the
+renderer has really finished; the JSON gives the median block (milliseconds per stereo frame),
+the posing time within it, and ratios to the empty scene measured in the same run.
+
+    python bench/render.py                         # 1024x1024 per eye (the llvmpipe target)
+    python bench/render.py --size 1832x1920        # a headset's eye size
+    python bench/render.py --humans 0,50 --blocks 3 --frames 8
+    python bench/render.py --scene subway_car      # any scene file (places permitting)
+
+The crowd sits in rows 2-13 m in front of the viewer (a 200-seat hall built for the benchmark)
+unless --scene names a scene file.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+import statistics
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+IPD_M = 0.064
+TARGET_50_VS_EMPTY = 2.5
+
+
+def bench_scene():
+    from vr.config import SceneConfig
+
+    return SceneConfig.model_validate({
+        "schema_version": 1, "name": "bench_hall", "kind": "social",
+        "room": {"size_m": (16.0, 20.0, 5.0), "floor_rgb": (0.4, 0.3, 0.25), "wall_rgb": (0.8, 0.78, 0.72)},
+        "patient": {"position_m": (0.0, -8.0), "yaw_deg": 0.0},
+        "props": ({"type": "lectern", "position_m": (0.0, -7.4, 0.0), "size_m": (0.6, 0.45, 1.1)},
+                  {"type": "door", "position_m": (7.9, 0.0, 0.0), "size_m": (1.0, 0.05, 2.1), "yaw_deg": 90.0}),
+        "lights": ({"type": "ambient", "intensity": 0.45},
+                   {"type": "directional", "position_m": (3.0, -6.0, 8.0), "target_m": (0.0, 0.0, 0.0)},
+                   {"type": "spot", "position_m": (0.0, -4.0, 4.8), "target_m": (0.0, -8.0, 1.0)}),
+        "seat_grids": ({"id": "hall", "first_seat_m": (-5.7, -6.0), "rows": 10, "seats_per_row": 20,
+                        "seat_spacing_m": 0.6, "row_spacing_m": 1.1, "yaw_deg": 180.0},),
+    })
+
+
+def profile_for(n: int, scene_name: str):
+    from vr.config import ProfileConfig
+
+    return ProfileConfig.model_validate({
+        "schema_version": 1, "name": "bench", "scene": scene_name,
+        "steps": ({"name": "crowd", "humans": n, "intensity": 0.5,
+                   "mood": {"mixed": {"attentive": 0.5, "bored": 0.3, "hostile": 0.2}},
+                   "proximity": {"distance_m": 2.0}},)})
+
+
+def make_eyes(base, size: tuple[int, int]):
+    """Two offscreen eye buffers sharing the window's context, each with its own camera."""
+    from panda3d.core import Camera, FrameBufferProperties, GraphicsOutput, NodePath, PerspectiveLens, Texture, \
+        WindowProperties
+
+    eyes = []
+    for side in (-1, 1):
+        fb = FrameBufferProperties()
+        fb.setRgbColor(True)
+        fb.setDepthBits(24)
+        props = WindowProperties.size(*size)
+        buf = base.graphicsEngine.makeOutput(base.pipe, f"eye{side}", -2, fb, props,
+                                             GraphicsPipe_flags(), base.win.getGsg(), base.win)
+        tex = Texture(f"eye{side}")
+        buf.addRenderTexture(tex, GraphicsOutput.RTMBindOrCopy)
+        lens = PerspectiveLens()
+        lens.setFov(100.0, 100.0 * size[1] / size[0])
+        lens.setNearFar(0.05, 100.0)
+        cam = Camera(f"eye-cam{side}", lens)
+        cam_np = NodePath(cam)
+        region = buf.makeDisplayRegion()
+        region.setCamera(cam_np)
+        eyes.append((buf, tex, cam_np, side))
+    return eyes
+
+
+def GraphicsPipe_flags() -> int:
+    from panda3d.core import GraphicsPipe
+
+    return GraphicsPipe.BF_refuse_window
+
+
+def measure(base, eyes, scene, n: int, batched: bool, frames: int, blocks: int) -> dict:
+    from vr.render.world_view import WorldView
+    from vr.sim import FrameInputs, Session
+
+    session = Session(profile_for(n, scene.name), scene, seed=1)
+    view = WorldView(base.render, None, {scene.name: scene}, session.human_seed, session.height_m, batched=batched)
+    dt = 1.0 / 90.0
+    world, _ = session.step(FrameInputs(session.head), dt)
+    worlds = []
+    for _ in range(frames * blocks + 10):  # the simulation runs outside the timed frames
+        world, _ = session.step(FrameInputs(session.head), dt)
+        worlds.append(world)
+    x, y, z = world.head.position_m
+    for buf, _, cam, side in eyes:
+        cam.reparentTo(base.render)
+        cam.setPosHpr(x + side * IPD_M / 2, y, z, world.head.yaw_deg, 0.0, 0.0)
+        buf.setClearColor(view.clear_color)
+    for w in worlds[:10]:  # warm up: build near rigs, compile shaders
+        view.apply(w, dt, (x, y))
+        base.graphicsEngine.renderFrame()
+    block_ms, pose_ms = [], []
+    k = 10
+    for _ in range(blocks):
+        t0 = time.perf_counter()
+        posing = 0.0
+        for _ in range(frames):
+            p0 = time.perf_counter()
+            view.apply(worlds[k], dt, (x, y))
+            posing += time.perf_counter() - p0
+            base.graphicsEngine.renderFrame()
+            k += 1
+        for _, tex, _, _ in eyes:  # read both eye images back once: the renderer must have finished
+            base.graphicsEngine.extractTextureData(tex, base.win.getGsg())
+        block_ms.append((time.perf_counter() - t0) * 1000.0 / frames)
+        pose_ms.append(posing * 1000.0 / frames)
+    present = int(world.humans.present.sum())
+    view.destroy()
+    return {"humans": n, "present": present, "batched": batched,
+            "ms_per_stereo_frame": round(statistics.median(block_ms), 2),
+            "pose_ms": round(statistics.median(pose_ms), 2)}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--size", default="1024x1024", help="per-eye buffer size")
+    parser.add_argument("--humans", default="0,10,50,200")
+    parser.add_argument("--frames", type=int, default=10, help="frames per timed block")
+    parser.add_argument("--blocks", type=int, default=5)
+    parser.add_argument("--scene", help="a scene file name in scenes/ instead of the benchmark hall")
+    parser.add_argument("--no-unbatched", action="store_true", help="skip the unbatched comparison")
+    args = parser.parse_args()
+    size = tuple(int(v) for v in args.size.lower().split("x"))
+
+    from vr.backends.panda import start_showbase
+    from vr.config import load_scene
+
+    base = start_showbase("offscreen", (64, 64), "bench")
+    base.cam.node().getDisplayRegion(0).setActive(False)
+    scene = load_scene(ROOT / "scenes" / f"{args.scene}.yaml").config if args.scene else bench_scene()
+    eyes = make_eyes(base, size)
+    gsg = base.win.getGsg()
+    results = []
+    for n in (int(v) for v in args.humans.split(",")):
+        for batched in ((True,) if args.no_unbatched or n == 0 else (True, False)):
+            results.append(measure(base, eyes, scene, n, batched, args.frames, args.blocks))
+            print(json.dumps(results[-1]), file=sys.stderr)
+    empty = next((r["ms_per_stereo_frame"] for r in results if r["humans"] == 0), None)
+    if empty:
+        for r in results:
+            r["x_empty"] = round(r["ms_per_stereo_frame"] / empty, 2)
+    out = {"benchmark": "render", "renderer": gsg.getDriverRenderer(), "gl_version": gsg.getDriverVersion(),
+           "python": platform.python_version(), "per_eye": list(size), "scene": scene.name,
+           "frames_per_block": args.frames, "blocks": args.blocks, "results": results}
+    fifty = next((r for r in results if r["humans"] == 50 and r["batched"]), None)
+    if empty and fifty:
+        out["target"] = {"rule": "50 humans batched <= 2.5x the empty scene (llvmpipe, 1024x1024 per eye)",
+                         "x_empty": fifty["x_empty"], "met": fifty["x_empty"] <= TARGET_50_VS_EMPTY}
+    two_hundred = next((r for r in results if r["humans"] == 200 and r["batched"]), None)
+    if two_hundred:
+        out["gpu_target"] = {"rule": "200 humans batched <= 5.5 ms on a GPU",
+                             "ms": two_hundred["ms_per_stereo_frame"]}
+    print(json.dumps(out, indent=2))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,91 @@
+"""Where a frame's inputs come from: the synthetic patient (headless) or keyboard and mouse (desktop).
+
+Each source returns the head pose and whatever ratings or commands the person gave this frame;
+the frame loop adds commands queued from elsewhere (a console, a test) and hands one
+``FrameInputs`` to the session.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import deque
+
+from vr.sim import Command, FrameInputs, HeadPose, Rating, SyntheticPatient, WorldState
+
+WALK_MPS = 1.2
+MOUSE_DEG_PER_PX = 0.15
+
+
+class PatientSource:
+    """The synthetic patient stands in for a person (offscreen runs and tests)."""
+
+    def __init__(self, patient: SyntheticPatient) -> None:
+        self.patient = patient
+
+    def poll(self, world: WorldState | None, dt_s: float) -> FrameInputs:
+        return self.patient.act(world, dt_s)
+
+
+class DesktopControls:
+    """Mouse-look and WASD move the patient's head; keys send the clinician's essentials."""
+
+    KEYS = ("w", "a", "s", "d")
+
+    def __init__(self, base, start: HeadPose, on_help=None, on_quit=None) -> None:
+        self.base = base
+        self.head = start
+        self.pending: deque[Command | Rating] = deque()
+        self.held: set[str] = set()
+        self.mode = "running"
+        self._center = None
+        for key in self.KEYS:
+            base.accept(key, self.held.add, [key])
+            base.accept(f"{key}-up", self.held.discard, [key])
+        base.accept("space", self._space)
+        base.accept("p", self.pending.append, [Command("panic", source="keyboard")])
+        base.accept("arrow_up", self.pending.append, [Command("step_up", source="keyboard")])
+        base.accept("arrow_down", self.pending.append, [Command("step_down", source="keyboard")])
+        for digit in range(10):
+            base.accept(str(digit), self.pending.append, [Rating("suds", float(digit * 10 or 100), "keyboard")])
+        base.accept("`", self.pending.append, [Rating("suds", 0.0, "keyboard")])
+        if on_help:
+            base.accept("h", on_help)
+        if on_quit:
+            base.accept("escape", on_quit)
+
+    def _space(self) -> None:
+        name = "pause" if self.mode == "running" else "resume"
+        self.pending.append(Command(name, source="keyboard"))
+
+    def _mouse(self) -> tuple[float, float]:
+        win = self.base.win
+        if win is None or not self.base.mouseWatcherNode.hasMouse():
+            return 0.0, 0.0
+        props = win.getProperties()
+        cx, cy = props.getXSize() // 2, props.getYSize() // 2
+        pointer = win.getPointer(0)
+        dx, dy = pointer.getX() - cx, pointer.getY() - cy
+        win.movePointer(0, cx, cy)
+        if self._center is None:  # the first frame only centres the pointer
+            self._center = (cx, cy)
+            return 0.0, 0.0
+        return dx, dy
+
+    def poll(self, world: WorldState | None, dt_s: float) -> FrameInputs:
+        if world is not None:
+            self.mode = world.mode
+        dx, dy = self._mouse()
+        yaw = self.head.yaw_deg - dx * MOUSE_DEG_PER_PX
+        pitch = max(-80.0, min(80.0, self.head.pitch_deg - dy * MOUSE_DEG_PER_PX))
+        fwd = (("w" in self.held) - ("s" in self.held)) * WALK_MPS * dt_s
+        side = (("d" in self.held) - ("a" in self.held)) * WALK_MPS * dt_s
+        r = math.radians(yaw)
+        x, y, z = self.head.position_m
+        x += -math.sin(r) * fwd + math.cos(r) * side
+        y += math.cos(r) * fwd + math.sin(r) * side
+        self.head = HeadPose((x, y, z), yaw, pitch, 0.0)
+        commands, ratings = [], []
+        while self.pending:
+            item = self.pending.popleft()
+            (commands if isinstance(item, Command) else ratings).append(item)
+        return FrameInputs(self.head, tuple(commands), tuple(ratings))

@@ -1,0 +1,84 @@
+"""``vr run`` / ``vr preview`` / ``vr demo``: a rendered session on a screen backend.
+
+The same frame loop serves the headless (offscreen) run and the desktop preview; only the
+backend and the input source differ.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from vr.app.runner import FrameLoop, LoopOptions
+from vr.app.summary import RunSummary, Tally, record_meta
+from vr.config import LoadedProfile
+from vr.record import SessionWriter
+from vr.sim import PatientParams, Session, SyntheticPatient
+
+
+@dataclass
+class RunResult:
+    summary: RunSummary
+    frames: int
+    screenshots: list[Path]
+    ended: str
+
+
+def display_available() -> bool:
+    """Whether a desktop window can open here (an X or Wayland display, or Windows/macOS)."""
+    return os.name == "nt" or os.uname().sysname == "Darwin" or bool(
+        os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))
+
+
+def run_rendered(loaded: LoadedProfile, *, backend_kind: str, seconds: float | None, seed: int, out: Path,
+                 pseudonym: str, screenshots: Path | None = None, size: tuple[int, int] = (960, 540),
+                 fps: float = 30.0, patient: PatientParams | None = None, screenshot_every_s: float = 10.0,
+                 batched: bool = True, on_loop=None) -> RunResult:
+    """Run a rendered session; ``backend_kind`` 'offscreen' (synthetic patient) or 'desktop' (you)."""
+    from vr.app.inputs import DesktopControls, PatientSource
+    from vr.backends.screen import ScreenBackend
+    from vr.render.hud import Hud
+    from vr.render.world_view import WorldView
+
+    profile = loaded.config
+    session = Session(profile, loaded.scene.config, seed)
+    backend = ScreenBackend(backend_kind, size, title=f"vr - {profile.name}")
+    hud = None
+    loop_ref: list[FrameLoop] = []
+    try:
+        scenes = {profile.scene: loaded.scene.config, profile.safety.safe_scene: loaded.safe_scene.config}
+        view = WorldView(backend.base.render, backend.overlay, scenes, session.human_seed, session.height_m,
+                         batched=batched)
+        if backend_kind == "desktop":
+            hud = Hud(backend.base.aspect2d, profile.name, len(profile.steps))
+            source = DesktopControls(backend.base, session.head, on_help=hud.toggle_help,
+                                     on_quit=lambda: loop_ref[0].finish("stopped_by_clinician"))
+            options = LoopOptions(seconds=seconds, screenshots=screenshots, screenshot_every_s=screenshot_every_s)
+        else:
+            source = PatientSource(SyntheticPatient(patient or PatientParams(), seed, session.head))
+            options = LoopOptions(virtual_fps=fps, seconds=seconds, screenshots=screenshots,
+                                  screenshot_every_s=screenshot_every_s)
+        writer = SessionWriter(out, record_meta(loaded, pseudonym=pseudonym, backend=backend_kind, seed=seed,
+                                                window=list(size),
+                                                renderer=backend.base.win.getGsg().getDriverRenderer()))
+        tally = Tally(loaded, seed)
+        loop = FrameLoop(backend, session, view, writer, source, tally, options, hud)
+        loop_ref.append(loop)
+        if on_loop is not None:
+            on_loop(loop)
+        started = time.perf_counter()
+        try:
+            ended = loop.run()
+        finally:
+            if not loop.done:
+                loop.finish("interrupted")
+            tally.summary.wall_s = time.perf_counter() - started
+            writer.close(events=tally.summary.events, ended=tally.summary.ended or "interrupted",
+                         session_s=round(session.t_s, 3), frames=loop.frames)
+        return RunResult(tally.summary, loop.frames, loop.screenshots, ended)
+    finally:
+        if hud is not None:
+            hud.destroy()
+        backend.close()

@@ -1,0 +1,107 @@
+"""Argument parsing for ``vr run``, ``vr preview`` and ``vr demo``."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from vr.app.simulate_cli import add_common, default_out, resolve_profile
+
+DEMO_PROFILE = "exposure_profiles/demo_tour.yaml"
+
+
+def _size(text: str) -> tuple[int, int]:
+    try:
+        w, h = (int(v) for v in text.lower().split("x"))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r}: use WIDTHxHEIGHT, e.g. 960x540") from None
+    if not (64 <= w <= 8192 and 64 <= h <= 8192):
+        raise argparse.ArgumentTypeError(f"{text!r}: each side from 64 to 8192 pixels")
+    return w, h
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    from vr.app.run import display_available, run_rendered
+    from vr.config import ConfigError, load_profile
+    from vr.record import check_pseudonym
+    from vr.sim import PatientParams
+
+    try:
+        pseudonym = check_pseudonym(args.pseudonym)
+        params = PatientParams.parse(args.patient or "")
+    except ValueError as e:
+        print(f"vr {args.command}: {e}", file=sys.stderr)
+        return 2
+    backend = args.backend
+    if backend == "auto":
+        backend = "desktop" if display_available() else "offscreen"
+        if not args.quiet:
+            why = "a display is available" if backend == "desktop" else "no display found (DISPLAY is not set)"
+            print(f"backend: {backend} ({why})")
+    if backend == "desktop" and not display_available():
+        print(f"vr {args.command}: no display for a window; use --backend offscreen, or run under Xvfb",
+              file=sys.stderr)
+        return 2
+    try:
+        loaded = load_profile(resolve_profile(args.profile))
+    except ConfigError as e:
+        print(str(e), file=sys.stderr)
+        return 1
+    out = Path(args.out) if args.out else default_out(pseudonym)
+    shots = Path(args.screenshots) if args.screenshots else None
+    seconds = args.seconds if args.seconds and args.seconds > 0 else None
+    if backend == "offscreen" and seconds is None:
+        print(f"vr {args.command}: an offscreen run needs --seconds", file=sys.stderr)
+        return 2
+    try:
+        result = run_rendered(loaded, backend_kind=backend, seconds=seconds, seed=args.seed, out=out,
+                              pseudonym=pseudonym, screenshots=shots, size=args.size, fps=args.fps, patient=params,
+                              screenshot_every_s=args.screenshot_every)
+    except (FileExistsError, PermissionError, RuntimeError) as e:
+        print(f"vr {args.command}: {e}", file=sys.stderr)
+        return 1
+    summary = result.summary
+    (out / "summary.json").write_text(json.dumps({**summary.to_dict(), "frames": result.frames,
+                                                  "screenshots": [p.name for p in result.screenshots]}, indent=2) + "\n",
+                                      encoding="utf-8")
+    (out / "summary.json").chmod(0o600)
+    if not args.quiet:
+        print(summary.text())
+        print(f"{result.frames} frames rendered; record: {out}")
+        if result.screenshots:
+            print(f"screenshots: {shots} ({len(result.screenshots)})")
+    return 0
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    if args.backend == "auto":
+        from vr.app.run import display_available
+
+        args.backend = "desktop" if display_available() else "offscreen"
+    out = Path(args.out) if args.out else default_out(args.pseudonym)
+    if args.backend == "offscreen" and not args.screenshots:
+        args.screenshots = str(out / "screenshots")
+    args.out = str(out)
+    return cmd_run(args)
+
+
+def add_run_parsers(sub: argparse._SubParsersAction) -> None:
+    for name, help_text in (
+            ("run", "a rendered session: offscreen (headless, synthetic patient) or in a desktop window"),
+            ("preview", "the desktop preview: a window, mouse-look and WASD, keys for the essentials"),
+            ("demo", "the two-minute public-speaking tour: a window if there is a display, else headless")):
+        p = sub.add_parser(name, help=help_text)
+        demo = name == "demo"
+        add_common(p, seconds=130.0 if demo else 0.0, profile_required=name == "run",
+                   profile_default=DEMO_PROFILE if name != "run" else None)
+        default_backend = {"run": "auto", "preview": "desktop", "demo": "auto"}[name]
+        p.add_argument("--backend", choices=("auto", "offscreen", "desktop"), default=default_backend,
+                       help="where frames go (auto: a window when a display exists, else offscreen)")
+        p.add_argument("--screenshots", metavar="DIR", help="save a screenshot every --screenshot-every seconds")
+        p.add_argument("--screenshot-every", type=float, default=20.0 if demo else 10.0, metavar="S")
+        p.add_argument("--size", type=_size, default=(960, 540), help="window or buffer size, e.g. 1280x720")
+        p.add_argument("--fps", type=float, default=15.0 if demo else 30.0,
+                       help="offscreen: frames per simulated second")
+        p.set_defaults(func=cmd_demo if demo else cmd_run)

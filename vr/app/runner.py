@@ -1,0 +1,194 @@
+"""The frame loop: a backend, a session, the views, an input source and the recorder, as Panda3D tasks.
+
+Task sorts (lower runs first; Panda3D's own event handling runs at 0 and drawing at 50):
+
+- ``vr-begin``  -999  start the frame clock (a headset backend waits for its frame here);
+- ``vr-poll``    -35  the head pose and the person's own inputs (patient, mouse, keys);
+- ``vr-inputs``  -30  add commands queued from elsewhere (a console, a test);
+- ``vr-step``      0  ``Session.step`` at the fixed step; the events go to the writer's queue;
+- ``vr-apply``    10  views read the new world; camera to the head; heads-up panel;
+- ``vr-end``    1000  frame-time telemetry, screenshots, the end of the run.
+
+Nothing slow runs in these tasks: the writer encodes and fsyncs on its own thread.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import deque
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+from vr.app.summary import Tally
+from vr.record import SessionWriter
+from vr.sim import Command, Event, FrameInputs, Session, WorldState
+
+FRAME_BUDGET_MS = 1000.0 / 90.0
+MAX_STEPS_PER_FRAME = 8
+
+
+@dataclass
+class LoopOptions:
+    """How a run is clocked and what it leaves behind."""
+
+    step_s: float = 1.0 / 90.0          # the session's fixed step
+    virtual_fps: float | None = None    # offscreen: advance exactly 1/fps per frame, however long it takes
+    seconds: float | None = None        # end the run after this much session time
+    screenshots: Path | None = None
+    screenshot_every_s: float = 10.0
+
+
+class FrameLoop:
+    """Drives one session on one backend until it ends."""
+
+    def __init__(self, backend, session: Session, view, writer: SessionWriter, source, tally: Tally,
+                 options: LoopOptions, hud=None) -> None:
+        self.backend = backend
+        self.base = backend.base
+        self.session = session
+        self.view = view
+        self.writer = writer
+        self.source = source
+        self.tally = tally
+        self.options = options
+        self.hud = hud
+        self.external: deque[Command] = deque()
+        self.world: WorldState | None = None
+        self.inputs: FrameInputs | None = None
+        self.done = False
+        self.ended_reason = ""
+        self._acc = 0.0
+        self._last_wall: float | None = None
+        self._frame_start = 0.0
+        self._frame_dt = 0.0
+        self._cpu_ms: list[float] = []
+        self._stats_at = 1.0
+        self._next_shot = 0.0
+        self.screenshots: list[Path] = []
+        self.frames = 0
+
+    def submit(self, command: Command) -> None:
+        """Queue a command from outside the loop; it applies in the next frame's step."""
+        self.external.append(command)
+
+    def start(self) -> None:
+        tm = self.base.taskMgr
+        tm.add(self._begin, "vr-begin", sort=-999)
+        tm.add(self._poll, "vr-poll", sort=-35)
+        tm.add(self._inputs, "vr-inputs", sort=-30)
+        tm.add(self._step, "vr-step", sort=0)
+        tm.add(self._apply, "vr-apply", sort=10)
+        tm.add(self._end, "vr-end", sort=1000)
+        # Show the starting world before the first frame is drawn.
+        self.world, events = self.session.step(self.source.poll(None, self.options.step_s), self.options.step_s)
+        self._record(events, self.options.step_s)
+        self._show(0.0)
+
+    def run(self) -> str:
+        """Run frames until the session ends; returns why it ended."""
+        self.start()
+        while not self.done:
+            self.base.taskMgr.step()
+        return self.ended_reason
+
+    # -- tasks ---------------------------------------------------------------------------------
+    def _begin(self, task):
+        now = time.perf_counter()
+        self._frame_start = now
+        if self.options.virtual_fps:
+            self._frame_dt = 1.0 / self.options.virtual_fps
+        else:
+            self._frame_dt = 0.0 if self._last_wall is None else min(now - self._last_wall, 0.25)
+        self._last_wall = now
+        return task.cont
+
+    def _poll(self, task):
+        self.inputs = self.source.poll(self.world, self._frame_dt)
+        return task.cont
+
+    def _inputs(self, task):
+        if self.external and self.inputs is not None:
+            extra = tuple(self.external)
+            self.external.clear()
+            self.inputs = replace(self.inputs, commands=self.inputs.commands + extra)
+        return task.cont
+
+    def _step(self, task):
+        if self.done or self.inputs is None:
+            return task.cont
+        step = self.options.step_s
+        if self.options.virtual_fps:
+            step = self._frame_dt  # offscreen: one step per frame, exactly reproducible
+            n = 1
+        else:
+            self._acc += self._frame_dt
+            n = min(int(self._acc / step), MAX_STEPS_PER_FRAME)
+            self._acc = 0.0 if n == MAX_STEPS_PER_FRAME else self._acc - n * step
+        inputs = self.inputs
+        for k in range(n):
+            self.world, events = self.session.step(inputs if k == 0 else FrameInputs(inputs.head), step)
+            self._record(events, step)
+        return task.cont
+
+    def _apply(self, task):
+        self._show(self._frame_dt)
+        return task.cont
+
+    def _end(self, task):
+        self.frames += 1
+        cpu_ms = (time.perf_counter() - self._frame_start) * 1000.0
+        self._cpu_ms.append(round(cpu_ms, 2))
+        world = self.world
+        if world is not None and world.t_s >= self._stats_at:
+            self._stats_at += 1.0
+            over = sum(ms > FRAME_BUDGET_MS for ms in self._cpu_ms)
+            self._record([Event(world.t_s, "frame_stats", {"frames": len(self._cpu_ms), "cpu_ms": self._cpu_ms,
+                                                           "over_budget": over, "budget_ms": round(FRAME_BUDGET_MS, 2)})],
+                         0.0)
+            self._cpu_ms = []
+        if self.options.screenshots is not None and world is not None and world.t_s >= self._next_shot:
+            path = self.options.screenshots / f"t{world.t_s:07.1f}s.png"
+            self.backend.screenshot(path)
+            self.screenshots.append(path)
+            self._next_shot += self.options.screenshot_every_s
+        if world is not None and not self.done:
+            if world.mode == "ended":
+                self.finish("")
+            elif self.options.seconds is not None and world.t_s >= self.options.seconds:
+                self.finish("run_finished")
+        return task.cont
+
+    # -- helpers --------------------------------------------------------------------------------
+    def _show(self, dt_s: float) -> None:
+        world = self.world
+        if world is None:
+            return
+        self.view.apply(world, dt_s, world.head.position_m[:2])
+        self.backend.place_camera(world.head)
+        self.backend.set_clear_color(self.view.clear_color)
+        if self.hud is not None:
+            self.hud.update(world, dt_s)
+
+    def _record(self, events: list[Event], dt_s: float) -> None:
+        self.writer.write(events)
+        if self.world is not None:
+            self.tally.add(self.world, events, dt_s)
+        if self.hud is not None:
+            for e in events:
+                if e.kind == "alert":
+                    self.hud.show_alert(e.data.get("message", "alert"))
+                elif e.kind == "panic":
+                    self.hud.show_alert("PANIC: safe scene. Space resumes one step lower.")
+                elif e.kind == "rating":
+                    self.hud.show_alert(f"{e.data['scale'].upper()} {e.data['value']:.0f} recorded", 3.0)
+
+    def finish(self, reason: str) -> None:
+        """End the session (safe scene) and close the record; the loop stops after this frame."""
+        if self.done:
+            return
+        if reason:
+            final = self.session.end(reason)
+            self.writer.write(final)
+            self.tally.finish(final)
+        self.ended_reason = self.tally.summary.ended or reason
+        self.done = True

@@ -1,0 +1,110 @@
+"""What a clinician reads after a run: time, peak and end SUDS per step, panics, alerts.
+
+``Tally`` follows a run's events as they happen (the same for ``vr simulate`` and ``vr run``),
+and ``record_meta`` writes the header every session record carries.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from vr.config import LoadedProfile
+from vr.sim import Event, WorldState
+
+
+@dataclass
+class StepSummary:
+    """What happened in one step of the hierarchy during a run."""
+
+    index: int
+    name: str
+    time_s: float = 0.0
+    visits: int = 0
+    suds: list[float] = field(default_factory=list)
+
+    def row(self) -> dict[str, Any]:
+        return {"index": self.index, "name": self.name, "time_s": round(self.time_s, 1), "visits": self.visits,
+                "suds_peak": max(self.suds) if self.suds else None, "suds_end": self.suds[-1] if self.suds else None}
+
+
+@dataclass
+class RunSummary:
+    """Figures a clinician reads after a dry run (also written as summary.json)."""
+
+    profile: str
+    seconds: float
+    seed: int
+    steps: list[StepSummary]
+    events: int = 0
+    panics: int = 0
+    alerts: list[str] = field(default_factory=list)
+    ended: str = ""
+    wall_s: float = 0.0
+    highest_step: int = 0
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"profile": self.profile, "simulated_s": self.seconds, "seed": self.seed, "events": self.events,
+                "panics": self.panics, "alerts": self.alerts, "ended": self.ended, "wall_s": round(self.wall_s, 2),
+                "speed_x": round(self.seconds / self.wall_s, 1) if self.wall_s else None,
+                "highest_step": self.highest_step, "steps": [s.row() for s in self.steps]}
+
+    def text(self) -> str:
+        lines = [f"{self.profile}: {self.seconds / 60:.1f} simulated min in {self.wall_s:.1f} s "
+                 f"({self.seconds / max(self.wall_s, 1e-9):.0f}x), seed {self.seed}, {self.events} events",
+                 f"{'step':<4} {'name':<44} {'time':>7} {'peak':>5} {'end':>5}"]
+        for s in self.steps:
+            peak = f"{max(s.suds):.0f}" if s.suds else "-"
+            end = f"{s.suds[-1]:.0f}" if s.suds else "-"
+            lines.append(f"{s.index:<4} {s.name[:44]:<44} {s.time_s:>6.0f}s {peak:>5} {end:>5}")
+        lines.append(f"highest step {self.highest_step}, panics {self.panics}, ended: {self.ended}")
+        lines.extend(f"alert: {a}" for a in self.alerts)
+        return "\n".join(lines)
+
+
+class Tally:
+    """Accumulates a ``RunSummary`` from each step's world and events."""
+
+    def __init__(self, loaded: LoadedProfile, seed: int) -> None:
+        profile = loaded.config
+        self.summary = RunSummary(profile.name, 0.0, seed,
+                                  [StepSummary(i, s.name) for i, s in enumerate(profile.steps)])
+        self.summary.steps[0].visits = 1
+        self.current = 0
+
+    def add(self, world: WorldState, events: list[Event], dt_s: float) -> None:
+        summary = self.summary
+        summary.seconds = world.t_s
+        if world.mode in ("running", "paused"):
+            summary.steps[self.current].time_s += dt_s
+        for e in events:
+            _tally(summary, e)
+            if e.kind == "step_started" and e.data["reason"] != "start":
+                self.current = e.data["index"]
+                summary.steps[self.current].visits += 1
+                summary.highest_step = max(summary.highest_step, self.current)
+            elif e.kind == "rating" and e.data["scale"] == "suds":
+                summary.steps[self.current].suds.append(e.data["value"])
+
+    def finish(self, events: list[Event]) -> None:
+        for e in events:
+            _tally(self.summary, e)
+
+
+def record_meta(loaded: LoadedProfile, *, pseudonym: str, backend: str, seed: int, **extra: Any) -> dict[str, Any]:
+    """The header of a session record (file names and hashes only: no paths, no names)."""
+    profile = loaded.config
+    return {"patient": pseudonym, "backend": backend, "seed": seed,
+            "profile": {"name": profile.name, "file": loaded.path.name, "sha256": loaded.sha256},
+            "scene": {"name": profile.scene, "sha256": loaded.scene.sha256},
+            "safe_scene": {"name": profile.safety.safe_scene, "sha256": loaded.safe_scene.sha256}, **extra}
+
+
+def _tally(summary: RunSummary, e: Event) -> None:
+    summary.events += 1
+    if e.kind == "panic":
+        summary.panics += 1
+    elif e.kind == "alert":
+        summary.alerts.append(f"{e.t_s:.0f}s {e.data.get('message', '')}")
+    elif e.kind == "session_ended":
+        summary.ended = e.data["reason"]

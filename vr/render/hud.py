@@ -1,0 +1,71 @@
+"""The clinician's heads-up panel on the desktop window (never drawn in the headset)."""
+
+from __future__ import annotations
+
+from direct.gui.OnscreenText import OnscreenText
+from panda3d.core import NodePath, TextNode
+
+from vr.sim import WorldState
+
+HELP = """Keys
+  Space   pause / resume (also resumes after panic)
+  P       panic: safe scene now
+  Up/Down step up / down
+  1-9, 0  SUDS 10-90, 100      ` (backquote) SUDS 0
+  W A S D move   mouse  look
+  H       this help      Esc  end the session"""
+
+
+class Hud:
+    """Profile, step, intensity, timers, last SUDS, prompts and alerts, refreshed ten times a second."""
+
+    def __init__(self, overlay: NodePath, profile_name: str, n_steps: int) -> None:
+        self.profile_name = profile_name
+        self.n_steps = n_steps
+        self.panel = OnscreenText(parent=overlay, pos=(-0.98, 0.92), scale=0.045, align=TextNode.ALeft,
+                                  fg=(1, 1, 1, 1), bg=(0, 0, 0, 0.55), mayChange=True)
+        self.alert = OnscreenText(parent=overlay, pos=(0, -0.9), scale=0.055, fg=(1, 0.85, 0.3, 1),
+                                  bg=(0, 0, 0, 0.6), mayChange=True)
+        self.help = OnscreenText(parent=overlay, text=HELP, pos=(-0.6, 0.3), scale=0.05, align=TextNode.ALeft,
+                                 fg=(1, 1, 1, 1), bg=(0, 0, 0, 0.75))
+        self.help.hide()
+        self._since = 1.0
+        self._alert_left = 0.0
+
+    def toggle_help(self) -> None:
+        if self.help.isHidden():
+            self.help.show()
+        else:
+            self.help.hide()
+
+    def show_alert(self, text: str, seconds: float = 8.0) -> None:
+        self.alert.setText(text)
+        self._alert_left = seconds
+
+    def update(self, world: WorldState, dt_s: float) -> None:
+        self._since += dt_s
+        if self._alert_left > 0.0:
+            self._alert_left -= dt_s
+            if self._alert_left <= 0.0:
+                self.alert.setText("")
+        if self._since < 0.1:
+            return
+        self._since = 0.0
+        suds = "-" if world.last_suds is None else f"{world.last_suds:.0f}"
+        lines = [
+            self.profile_name,
+            f"step {world.step_index + 1}/{self.n_steps}: {world.step_name}",
+            f"{world.mode.upper()}   scene {world.scene}   intensity {world.intensity:.2f}",
+            f"step {_clock(world.step_t_s)}   session {_clock(world.t_s)}   humans {world.humans.count}",
+            f"last SUDS {suds}" + (f"   ASK: {world.rating_prompt.upper()} rating" if world.rating_prompt else ""),
+            "H: help",
+        ]
+        self.panel.setText("\n".join(lines))
+
+    def destroy(self) -> None:
+        for node in (self.panel, self.alert, self.help):
+            node.destroy()
+
+
+def _clock(seconds: float) -> str:
+    return f"{int(seconds) // 60:02d}:{int(seconds) % 60:02d}"

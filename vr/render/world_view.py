@@ -1,0 +1,149 @@
+"""The view of a session's world: the current scene, every human posed, the safe-scene fade.
+
+``WorldView.apply(world, dt_s)`` is the only thing the frame loop calls; it reads the world
+state and never changes it. Humans are built once per slot (their looks come from the slot's
+seed) and shown or hidden as the simulation says. A change of scene (panic, stop) switches the
+geometry in the same frame and fades in from dark.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from panda3d.core import CardMaker, CullBinEnums, CullBinManager, NodePath, TransparencyAttrib
+
+from vr.config import SceneConfig
+from vr.render.animate import Poser
+from vr.render.human import Appearance, build_human
+from vr.render.scene_view import background, build_scene
+from vr.render.shading import apply_shading
+from vr.sim import WorldState
+
+NEAR_M = 4.0        # closer than this a human is drawn in full detail (face, smooth limbs)
+LOD_MARGIN_M = 0.3  # hysteresis, so a human at the boundary does not flicker between levels
+FADE_S = 0.8
+FADE_START = 0.55   # the first frame after a switch already shows the new scene, dimmed
+
+
+@dataclass
+class HumanSlot:
+    """One simulated human: a far (light) rig built up front, a near (full) rig built when first needed."""
+
+    seed: int
+    height_m: float
+    far: Poser
+    near: Poser | None = None
+    shown: Poser | None = None
+
+
+HUMANS_BIN = "vr-humans"
+SCENE_BIN = "vr-scene"
+
+
+def _cull_bins() -> None:
+    """Humans nearest first, then the room: a software renderer then skips shading most hidden pixels."""
+    manager = CullBinManager.getGlobalPtr()
+    if manager.findBin(HUMANS_BIN) < 0:
+        manager.addBin(HUMANS_BIN, CullBinEnums.BT_front_to_back, 15)
+        manager.addBin(SCENE_BIN, CullBinEnums.BT_unsorted, 18)
+
+
+class WorldView:
+    """Draws one session: pass the scenes it may show, the human slots' seeds and heights."""
+
+    def __init__(self, render: NodePath, overlay: NodePath | None, scenes: dict[str, SceneConfig],
+                 seeds: np.ndarray, heights: np.ndarray, *, batched: bool = True) -> None:
+        self.root = render.attachNewNode("world")
+        self.scenes = scenes
+        self._scene_nodes: dict[str, tuple[NodePath, list[NodePath]]] = {}
+        self.scene_name: str | None = None
+        _cull_bins()
+        self.humans_root = self.root.attachNewNode("humans")
+        self.humans_root.setBin(HUMANS_BIN, 0)
+        self.batched = batched
+        self.slots = [self._build(int(seed), float(height), batched) for seed, height in zip(seeds, heights)]
+        self._fade_left = 0.0
+        self._fade_card = None
+        if overlay is not None:
+            cm = CardMaker("fade")
+            cm.setFrameFullscreenQuad()
+            self._fade_card = overlay.attachNewNode(cm.generate())
+            self._fade_card.setTransparency(TransparencyAttrib.MAlpha)
+            self._fade_card.setColor(0, 0, 0, 0)
+            self._fade_card.setBin("fixed", 100)
+            self._fade_card.hide()
+        self.clear_color = (0.0, 0.0, 0.0, 1.0)
+
+    def _build(self, seed: int, height: float, batched: bool) -> HumanSlot:
+        return HumanSlot(seed, height, self._rig(seed, height, batched, detail=0))
+
+    def _rig(self, seed: int, height: float, batched: bool, detail: int) -> Poser:
+        rig = build_human(Appearance.from_seed(seed, height), batched=batched, detail=detail)
+        rig.root.reparentTo(self.humans_root)
+        rig.root.hide()
+        return Poser(rig, seed)
+
+    def _level(self, slot: HumanSlot, distance_m: float) -> Poser:
+        """The rig to draw at this distance (with hysteresis around NEAR_M)."""
+        near_now = slot.shown is not None and slot.shown is slot.near
+        limit = NEAR_M + (LOD_MARGIN_M if near_now else -LOD_MARGIN_M)
+        if distance_m < limit:
+            if slot.near is None:
+                slot.near = self._rig(slot.seed, slot.height_m, self.batched, detail=1)
+            return slot.near
+        return slot.far
+
+    def _show_scene(self, name: str) -> None:
+        if self.scene_name is not None:
+            node, lights = self._scene_nodes[self.scene_name]
+            node.detachNode()
+            for light in lights:
+                self.root.clearLight(light)
+        if name not in self._scene_nodes:
+            self._scene_nodes[name] = build_scene(self.scenes[name], self.root)
+            self._scene_nodes[name][0].setBin(SCENE_BIN, 0)
+        node, lights = self._scene_nodes[name]
+        node.reparentTo(self.root)
+        for light in lights:  # on the world root, so scene and humans share them
+            self.root.setLight(light)
+        apply_shading(self.root, sum(1 for light in lights if not light.node().isAmbientLight()))
+        self.clear_color = background(self.scenes[name])
+        if self.scene_name is not None:
+            self._fade_left = FADE_S
+        self.scene_name = name
+
+    def apply(self, world: WorldState, dt_s: float, camera_xy: tuple[float, float]) -> None:
+        """Show ``world``: scene, humans, fade. Reads the state only."""
+        if world.scene != self.scene_name:
+            self._show_scene(world.scene)
+        h = world.humans
+        present = h.present
+        cx, cy = camera_xy
+        for i, slot in enumerate(self.slots):
+            if present[i]:
+                dx, dy = h.position_m[i, 0] - cx, h.position_m[i, 1] - cy
+                poser = self._level(slot, float(np.hypot(dx, dy)))
+                if slot.shown is not poser:
+                    if slot.shown is not None:
+                        slot.shown.rig.root.hide()
+                    poser.rig.root.show()
+                    slot.shown = poser
+                poser.pose(h, i, world.t_s, dt_s, camera_xy)
+            elif slot.shown is not None:
+                slot.shown.rig.root.hide()
+                slot.shown = None
+        if self._fade_card is not None:
+            if self._fade_left > 0.0:
+                self._fade_card.show()
+                self._fade_card.setColor(0, 0, 0, FADE_START * self._fade_left / FADE_S)
+                self._fade_left = max(self._fade_left - dt_s, 0.0)
+            else:
+                self._fade_card.hide()
+
+    def destroy(self) -> None:
+        self.root.removeNode()
+        for node, _ in self._scene_nodes.values():
+            node.removeNode()
+        if self._fade_card is not None:
+            self._fade_card.removeNode()
