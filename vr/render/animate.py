@@ -115,7 +115,7 @@ class Poser:
         if dx * dx + dy * dy > FACE_DETAIL_M * FACE_DETAIL_M:
             return
         eye_h, eye_p = float(h.eye_yaw_deg[i]), float(h.eye_pitch_deg[i])
-        lid = -80.0 if h.blinking[i] else 12.0 + 0.5 * eye_p
+        lid = -80.0 if h.blinking[i] else 24.0 + 0.5 * eye_p  # the upper lid follows the eyes down
         for side in (0, 1):
             r.eyes[side].setHpr(eye_h, eye_p, 0.0)
             r.lids[side].setP(lid)

@@ -186,7 +186,7 @@ def build_human(appearance: Appearance, *, batched: bool = True, detail: int = 1
         _part(lid, "lid", Mesh().ellipsoid((eye_r * 1.12,) * 3, a.skin, None, *fine, z_range=(0.25, 1.0)))
         lids.append(lid)
         _part(head, "lower_lid", Mesh().ellipsoid((eye_r * 1.1,) * 3, a.skin, translate(*eye.getPos()) @ rot_x(-25),
-                                                   *fine, z_range=(-1.0, -0.55)))
+                                                   *fine, z_range=(-1.0, -0.7)))
         brow = head.attachNewNode(f"brow{side}")
         brow.setPos(side * 0.033 * s, EYE_FORWARD_M - 0.004, 0.036 * s)
         _part(brow, "brow", Mesh().ellipsoid((0.019 * s, 0.006 * s, 0.0045 * s), a.hair, None, *fine))

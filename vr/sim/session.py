@@ -28,7 +28,7 @@ def _ro(a: np.ndarray) -> np.ndarray:
     return out
 
 
-EYE_FORWARD_M = 0.09          # the eyes' front sits this far in front of the body's vertical axis
+EYE_FORWARD_M = 0.095         # the eyes' front sits this far in front of the body's vertical axis
 
 
 def eye_height_m(height_m: np.ndarray, posture: np.ndarray) -> np.ndarray:

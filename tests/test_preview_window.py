@@ -1,0 +1,77 @@
+"""The desktop preview in a real window on a virtual display (Xvfb): keys change the session."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import time
+
+import pytest
+
+from conftest import ROOT
+from vr.record import read_record
+
+pytestmark = pytest.mark.skipif(not (shutil.which("Xvfb") and shutil.which("xdotool")),
+                                reason="Xvfb and xdotool are needed (scripts/setup.sh installs them)")
+
+
+@pytest.fixture
+def display():
+    number = 90 + os.getpid() % 9
+    proc = subprocess.Popen(["Xvfb", f":{number}", "-screen", "0", "1280x800x24", "-nolisten", "tcp"],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    time.sleep(1.0)
+    assert proc.poll() is None, "Xvfb did not start"
+    yield f":{number}"
+    proc.terminate()
+    proc.wait(timeout=10)
+
+
+def xdo(display: str, *args: str) -> subprocess.CompletedProcess:
+    return subprocess.run(["xdotool", *args], env={**os.environ, "DISPLAY": display}, capture_output=True, text=True)
+
+
+def test_keys_in_the_preview_window_drive_the_session(display, tmp_path):
+    out = tmp_path / "session"
+    env = {**os.environ, "DISPLAY": display}
+    proc = subprocess.Popen([sys.executable, "-m", "vr", "preview", "--profile",
+                             str(ROOT / "exposure_profiles" / "demo_tour.yaml"), "--out", str(out),
+                             "--size", "640x360", "--seconds", "600"], env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        window = ""
+        for _ in range(60):
+            found = xdo(display, "search", "--name", "vr - ")
+            if found.stdout.strip():
+                window = found.stdout.split()[0]
+                break
+            time.sleep(0.5)
+        assert window, "the preview window appeared"
+        xdo(display, "windowactivate", "--sync", window)
+        time.sleep(3.0)
+
+        def key(name: str, wait: float = 1.5) -> None:
+            xdo(display, "key", "--window", window, name)
+            time.sleep(wait)
+
+        key("Up")          # step up
+        key("7")           # SUDS 70
+        key("space")       # pause
+        key("space")       # resume
+        key("p")           # panic
+        key("Escape", 3.0)  # end the session
+        proc.wait(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    rec = read_record(out)
+    commands = [(e["command"], e["applied"]) for e in rec.of_kind("clinician_command")]
+    assert ("step_up", True) in commands and ("pause", True) in commands and ("resume", True) in commands
+    assert ("panic", True) in commands
+    assert [e["value"] for e in rec.of_kind("rating")] == [70.0]
+    assert rec.of_kind("safe_scene") and rec.of_kind("session_ended")[0]["reason"] == "stopped_by_clinician"
+    assert all(e["source"] == "keyboard" for e in rec.of_kind("clinician_command"))
+    assert rec.of_kind("frame_stats"), "frame times are recorded"
