@@ -130,7 +130,8 @@ def measure(base, eyes, scene, n: int, batched: bool, frames: int, blocks: int) 
     view.destroy()
     return {"humans": n, "present": present, "batched": batched,
             "ms_per_stereo_frame": round(statistics.median(block_ms), 2),
-            "pose_ms": round(statistics.median(pose_ms), 2)}
+            "pose_ms": round(statistics.median(pose_ms), 2),
+            "draw_ms": round(statistics.median(b - p for b, p in zip(block_ms, pose_ms)), 2)}
 
 
 def main() -> None:

@@ -13,6 +13,7 @@ notify-level-display error
 default-directnotify-level warning
 textures-power-2 none
 print-pipe-types false
+hardware-animated-vertices true
 """
 
 

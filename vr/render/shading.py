@@ -10,7 +10,7 @@ cost more than the lighting itself on a software renderer.)
 
 from __future__ import annotations
 
-from panda3d.core import NodePath, Shader
+from panda3d.core import NodePath, Shader, ShaderAttrib
 
 MAX_LIGHTS = 8
 
@@ -88,6 +88,7 @@ void main() {
 
 _VERT_LIT = """
 #version 130
+%(skin_decl)s
 uniform mat4 p3d_ModelViewProjectionMatrix;
 uniform mat4 p3d_ModelViewMatrix;
 uniform mat3 p3d_NormalMatrix;
@@ -106,9 +107,12 @@ in vec3 p3d_Normal;
 in vec4 p3d_Color;
 out vec4 v_color;
 void main() {
-    gl_Position = p3d_ModelViewProjectionMatrix * p3d_Vertex;
-    vec3 pos = (p3d_ModelViewMatrix * p3d_Vertex).xyz;
-    vec3 n = normalize(p3d_NormalMatrix * p3d_Normal);
+    vec4 vertex = p3d_Vertex;
+    vec3 normal = p3d_Normal;
+    %(skin_code)s
+    gl_Position = p3d_ModelViewProjectionMatrix * vertex;
+    vec3 pos = (p3d_ModelViewMatrix * vertex).xyz;
+    vec3 n = normalize(p3d_NormalMatrix * normal);
     vec4 c = p3d_Color * p3d_ColorScale;
     vec3 base = c.rgb * c.rgb;
     vec3 light = p3d_LightModel.ambient.rgb * p3d_LightModel.ambient.rgb;
@@ -138,27 +142,46 @@ out vec4 o_color;
 void main() { o_color = v_color; }
 """
 
-_CACHE: dict[tuple[int, bool], Shader] = {}
+# Batched humans: each part's transform is a row of Panda3D's transform table, applied here on the
+# graphics card (hardware skinning) instead of re-computing every vertex on the CPU each frame.
+MAX_TRANSFORMS = 48
+_SKIN_DECL = """uniform mat4 p3d_TransformTable[%d];
+in vec4 transform_weight;
+in vec4 transform_index;""" % MAX_TRANSFORMS
+_SKIN_CODE = """mat4 skin = p3d_TransformTable[int(transform_index.x)] * transform_weight.x
+              + p3d_TransformTable[int(transform_index.y)] * transform_weight.y
+              + p3d_TransformTable[int(transform_index.z)] * transform_weight.z
+              + p3d_TransformTable[int(transform_index.w)] * transform_weight.w;
+    vertex = skin * p3d_Vertex;
+    normal = mat3(skin) * p3d_Normal;"""
+
+_CACHE: dict[tuple[int, bool, bool], Shader] = {}
 
 
-def lit_shader(lights: int, per_vertex: bool = True) -> Shader:
+def lit_shader(lights: int, per_vertex: bool = True, skinned: bool = False) -> Shader:
     """The shader compiled for exactly ``lights`` non-ambient lights (a software renderer runs every
     loop iteration for every pixel, so unused slots would cost as much as used ones).
 
     Lighting runs per vertex by default: on a software renderer a per-pixel light loop costs about
     four times the rest of the frame (measured: 96 vs 18 ms for an empty stereo frame), while the
     meshes are fine enough (people's small triangles, rooms split into 35 cm cells) for per-vertex
-    light to look smooth. ``per_vertex=False`` gives the per-pixel variant for GPUs."""
+    light to look smooth. ``per_vertex=False`` gives the per-pixel variant for GPUs. ``skinned``
+    reads each vertex's transform from Panda3D's transform table (batched humans)."""
     n = max(1, min(int(lights), MAX_LIGHTS))
-    key = (n, per_vertex)
+    key = (n, per_vertex, skinned)
     if key not in _CACHE:
         if per_vertex:
-            _CACHE[key] = Shader.make(Shader.SL_GLSL, _VERT_LIT % {"n": n}, _FRAG_FLAT)
+            vert = _VERT_LIT % {"n": n, "skin_decl": _SKIN_DECL if skinned else "",
+                                "skin_code": _SKIN_CODE if skinned else ""}
+            _CACHE[key] = Shader.make(Shader.SL_GLSL, vert, _FRAG_FLAT)
         else:
             _CACHE[key] = Shader.make(Shader.SL_GLSL, _VERT, _FRAG % {"n": n})
     return _CACHE[key]
 
 
-def apply_shading(root: NodePath, lights: int = MAX_LIGHTS, per_vertex: bool = True) -> None:
+def apply_shading(root: NodePath, lights: int = MAX_LIGHTS, per_vertex: bool = True, skinned: bool = False) -> None:
     """Light everything under ``root`` with the toolkit's shader, sized for ``lights`` lights."""
-    root.setShader(lit_shader(lights, per_vertex), 1)
+    attrib = ShaderAttrib.make(lit_shader(lights, per_vertex, skinned))
+    if skinned:
+        attrib = attrib.setFlag(ShaderAttrib.F_hardware_skinning, True)
+    root.setAttrib(attrib, 1)

@@ -107,7 +107,9 @@ class WorldView:
         node.reparentTo(self.root)
         for light in lights:  # on the world root, so scene and humans share them
             self.root.setLight(light)
-        apply_shading(self.root, sum(1 for light in lights if not light.node().isAmbientLight()))
+        count = sum(1 for light in lights if not light.node().isAmbientLight())
+        apply_shading(self.root, count)
+        apply_shading(self.humans_root, count, skinned=self.batched)
         self.clear_color = background(self.scenes[name])
         if self.scene_name is not None:
             self._fade_left = FADE_S
