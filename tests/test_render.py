@@ -171,6 +171,22 @@ def test_panic_shows_the_safe_scene_in_the_next_frame(base):
         # The first frame is the calm room, dimmed by the fade: same picture up to brightness.
         corr = np.corrcoef(after.mean(axis=2).ravel(), calm.mean(axis=2).ravel())[0, 1]
         assert corr > 0.9 and after.mean() < calm.mean()
+        # And it is the calm room as seen from its own patient place: the safe scene is placed around
+        # the patient, wherever they stood in the exposure scene.
+        from vr.render.world_view import WorldView
+
+        safe = load_scene(ROOT / "scenes" / "calm_room.yaml").config
+        view.root.hide()
+        reference = WorldView(base.render, None, {"calm_room": safe}, np.zeros(0, int), np.zeros(0))
+        try:
+            reference.apply(world, 1 / 30, safe.patient.position_m)
+            x, y = safe.patient.position_m
+            base.camera.setPosHpr(x, y, world.head.position_m[2], safe.patient.yaw_deg, 0, 0)
+            own = grab_fast(base)
+        finally:
+            reference.destroy()
+            view.root.show()
+        assert np.abs(own - calm).mean() < 0.02
     finally:
         view.destroy()
 

@@ -6,6 +6,7 @@ Z up, +Y forward, so no conversion is needed here; OpenXR's frame is converted i
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 from panda3d.core import PNMImage
@@ -40,8 +41,11 @@ class ScreenBackend:
         image = PNMImage()
         if not self.base.win.getScreenshot(image):
             raise RuntimeError("no frame rendered yet")
-        path.parent.mkdir(parents=True, exist_ok=True)
+        if not path.parent.exists():
+            path.parent.mkdir(parents=True, mode=0o700)
+            os.chmod(path.parent, 0o700)
         image.write(str(path))
+        os.chmod(path, 0o600)  # pictures of a session are as private as its record
 
     def close(self) -> None:
         self.base.destroy()

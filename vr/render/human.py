@@ -215,16 +215,17 @@ def _build_face(head: NodePath, a: Appearance, s: float, seg: int, rings: int, f
     """Skull, nose, ears and hair: the parts of the head that never move on their own."""
     m = Mesh()
     m.ellipsoid((0.078 * s, 0.094 * s, 0.118 * s), a.skin, None, seg + 5, rings + 4)
-    m.ellipsoid((0.052 * s, 0.05 * s, 0.045 * s), a.skin, translate(0, 0.045 * s, -0.07 * s), seg, rings)  # jaw
     m.ellipsoid((0.009 * s, 0.016 * s, 0.02 * s), a.skin, translate(0, 0.094 * s, -0.018 * s) @ rot_x(-20), *fine)
     for side in (-1, 1):
         m.ellipsoid((0.012 * s, 0.018 * s, 0.028 * s), a.skin, translate(side * 0.077 * s, -0.005, 0.0), *fine)
     style = a.hair_style
     if style != "bald":
-        grow = 1.1 if style == "curly" else 1.04
-        # A cap tipped backwards: covers the crown and the back, leaves the forehead clear.
-        m.ellipsoid((0.081 * s * grow, 0.098 * s * grow, 0.121 * s * grow), a.hair,
-                    translate(0, -0.006 * s, 0.008 * s) @ rot_x(32), seg + 5, rings + 2, z_range=(0.02, 1.0))
+        grow = 1.12 if style == "curly" else 1.05
+        # Hair: a cap over the crown (forehead left clear) and a shell over the back of the head.
+        r = (0.081 * s * grow, 0.098 * s * grow, 0.121 * s * grow)
+        m.ellipsoid(r, a.hair, translate(0, -0.004 * s, 0.004 * s), seg + 7, rings + 3, z_range=(0.45, 1.0))
+        m.ellipsoid((r[0], r[2], r[1]), a.hair, translate(0, -0.004 * s, 0.004 * s) @ rot_x(90), seg + 7,
+                    rings + 3, z_range=(0.0, 1.0))
     if style == "long":
         m.tube(0.075 * s, 0.065 * s, 0.19 * s, a.hair, translate(0, -0.05 * s, 0.0), seg, rings, depth=0.6)
     elif style == "bun":

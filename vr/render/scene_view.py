@@ -109,10 +109,13 @@ def build_scene(scene: SceneConfig, parent: NodePath) -> tuple[NodePath, list[No
         rgb = prop.rgb or DEFAULT_RGB[prop.type]
         _prop(m, prop.type, prop.size_m, rgb, translate(x, y, z) @ rot_z(prop.yaw_deg))
     px, py = scene.patient.position_m
+    furniture = [p.position_m[:2] for p in scene.props if p.type in ("seat", "sofa", "bench")]
     for place in expand_spawns(scene):
         if not place.seated:
             continue
         sx, sy = place.path_m[0]
+        if any(math.hypot(sx - fx, sy - fy) < 0.45 for fx, fy in furniture):
+            continue  # the scene already has a seat here
         yaw = place.yaw_deg if place.yaw_deg is not None else math.degrees(math.atan2(-(px - sx), py - sy))
         _prop(m, "seat", (0.5, 0.48, 0.9), DEFAULT_RGB["seat"], translate(sx, sy, 0) @ rot_z(yaw) @ translate(0, -0.12, 0))
     root.attachNewNode(m.node("static"))

@@ -8,6 +8,7 @@ geometry in the same frame and fades in from dark.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -54,7 +55,11 @@ class WorldView:
 
     def __init__(self, render: NodePath, overlay: NodePath | None, scenes: dict[str, SceneConfig],
                  seeds: np.ndarray, heights: np.ndarray, *, batched: bool = True) -> None:
+        """``scenes``: the profile's scene first, then the safe scene. The patient stays where they
+        are when the scene changes, so every other scene is placed with its patient place at the
+        first scene's patient place (and turned to the same heading)."""
         self.root = render.attachNewNode("world")
+        self.anchor = next(iter(scenes.values())).patient
         self.scenes = scenes
         self._scene_nodes: dict[str, tuple[NodePath, list[NodePath]]] = {}
         self.scene_name: str | None = None
@@ -101,8 +106,10 @@ class WorldView:
             for light in lights:
                 self.root.clearLight(light)
         if name not in self._scene_nodes:
-            self._scene_nodes[name] = build_scene(self.scenes[name], self.root)
-            self._scene_nodes[name][0].setBin(SCENE_BIN, 0)
+            node, lights = build_scene(self.scenes[name], self.root)
+            node.setBin(SCENE_BIN, 0)
+            self._place(node, self.scenes[name])
+            self._scene_nodes[name] = (node, lights)
         node, lights = self._scene_nodes[name]
         node.reparentTo(self.root)
         for light in lights:  # on the world root, so scene and humans share them
@@ -114,6 +121,15 @@ class WorldView:
         if self.scene_name is not None:
             self._fade_left = FADE_S
         self.scene_name = name
+
+    def _place(self, node: NodePath, scene: SceneConfig) -> None:
+        """Put ``scene``'s patient place where the first scene's patient place is."""
+        here, there = scene.patient, self.anchor
+        turn = there.yaw_deg - here.yaw_deg
+        c, s = math.cos(math.radians(turn)), math.sin(math.radians(turn))
+        x, y = here.position_m
+        node.setH(turn)
+        node.setPos(there.position_m[0] - (c * x - s * y), there.position_m[1] - (s * x + c * y), 0.0)
 
     def apply(self, world: WorldState, dt_s: float, camera_xy: tuple[float, float]) -> None:
         """Show ``world``: scene, humans, fade. Reads the state only."""
