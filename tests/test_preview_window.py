@@ -35,7 +35,7 @@ def xdo(display: str, *args: str) -> subprocess.CompletedProcess:
 
 def test_keys_in_the_preview_window_drive_the_session(display, tmp_path):
     out = tmp_path / "session"
-    env = {**os.environ, "DISPLAY": display}
+    env = {**os.environ, "DISPLAY": display, "ALSOFT_DRIVERS": "null"}  # OpenAL runs with no sound card
     proc = subprocess.Popen([sys.executable, "-m", "vr", "preview", "--profile",
                              str(ROOT / "exposure_profiles" / "demo_tour.yaml"), "--out", str(out),
                              "--size", "640x360", "--seconds", "600"], env=env,

@@ -49,8 +49,13 @@ def run_rendered(loaded: LoadedProfile, *, backend_kind: str, seconds: float | N
     loop_ref: list[FrameLoop] = []
     try:
         scenes = {profile.scene: loaded.scene.config, profile.safety.safe_scene: loaded.safe_scene.config}
+        ambience = None
+        if backend_kind == "desktop":
+            from vr.render.ambience import AmbiencePlayer
+
+            ambience = AmbiencePlayer(backend.base.loader)
         view = WorldView(backend.base.render, backend.overlay, scenes, session.human_seed, session.height_m,
-                         batched=batched)
+                         batched=batched, ambience=ambience)
         if backend_kind == "desktop":
             hud = Hud(backend.base.aspect2d, profile.name, len(profile.steps))
             source = DesktopControls(backend.base, session.head, on_help=hud.toggle_help,

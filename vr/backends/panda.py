@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import os
+
 from panda3d.core import loadPrcFileData
 
 COMMON = """
 sync-video false
-audio-library-name null
 notify-level warning
 notify-level-device fatal
 notify-level-display error
@@ -20,6 +21,8 @@ hardware-animated-vertices true
 def configure(kind: str, size: tuple[int, int], title: str = "vr") -> None:
     """Apply the settings for ``kind`` ('offscreen' or 'desktop') before ShowBase is created."""
     lines = [COMMON, f"win-size {size[0]} {size[1]}", f"window-title {title}"]
+    if kind == "offscreen" or os.environ.get("VR_AUDIO", "").lower() in ("0", "off", "no"):
+        lines.append("audio-library-name null")  # headless runs are silent; VR_AUDIO=off silences any run
     if kind == "offscreen":
         lines += ["load-display p3headlessgl", "window-type offscreen"]
     else:

@@ -54,11 +54,12 @@ class WorldView:
     """Draws one session: pass the scenes it may show, the human slots' seeds and heights."""
 
     def __init__(self, render: NodePath, overlay: NodePath | None, scenes: dict[str, SceneConfig],
-                 seeds: np.ndarray, heights: np.ndarray, *, batched: bool = True) -> None:
+                 seeds: np.ndarray, heights: np.ndarray, *, batched: bool = True, ambience=None) -> None:
         """``scenes``: the profile's scene first, then the safe scene. The patient stays where they
         are when the scene changes, so every other scene is placed with its patient place at the
         first scene's patient place (and turned to the same heading)."""
         self.root = render.attachNewNode("world")
+        self.ambience = ambience  # an AmbiencePlayer, or None for silence
         self.anchor = next(iter(scenes.values())).patient
         self.scenes = scenes
         self._scene_nodes: dict[str, tuple[NodePath, list[NodePath]]] = {}
@@ -118,6 +119,9 @@ class WorldView:
         apply_shading(self.root, count)
         apply_shading(self.humans_root, count, skinned=self.batched)
         self.clear_color = background(self.scenes[name])
+        if self.ambience is not None:
+            sound = self.scenes[name].ambient_sound
+            self.ambience.play(sound.name if sound else None, sound.volume if sound else 0.0)
         if self.scene_name is not None:
             self._fade_left = FADE_S
         self.scene_name = name
@@ -160,6 +164,8 @@ class WorldView:
                 self._fade_card.hide()
 
     def destroy(self) -> None:
+        if self.ambience is not None:
+            self.ambience.stop()
         self.root.removeNode()
         for node, _ in self._scene_nodes.values():
             node.removeNode()
