@@ -62,7 +62,8 @@ def test_every_profile_runs_thirty_minutes(half_hour_runs):
         rec = read_record(out)
         assert rec.problems == [] and rec.torn_tail is None, path
         samples = rec.of_kind("sample")
-        assert len(samples) >= 10 * 1790
+        length_s = min(1800.0, profile.safety.max_session_min * 60.0)  # the demo tour stops at 10 min
+        assert len(samples) >= 10 * (length_s - 10)
         ended = rec.of_kind("session_ended")
         assert len(ended) == 1
         cap, min_d = profile.safety.max_intensity, profile.safety.min_distance_m
@@ -71,4 +72,4 @@ def test_every_profile_runs_thirty_minutes(half_hour_runs):
         assert nearest >= min_d - 0.01, path  # distances are logged to the centimetre
         summary = json.loads((out / "summary.json").read_text())
         assert summary["highest_step"] >= 3, f"{path.name}: the synthetic patient should climb the hierarchy"
-        assert len(rec.of_kind("rating")) >= 15
+        assert len(rec.of_kind("rating")) >= length_s / 120

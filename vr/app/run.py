@@ -57,7 +57,7 @@ def run_rendered(loaded: LoadedProfile, *, backend_kind: str, seconds: float | N
         view = WorldView(backend.base.render, backend.overlay, scenes, session.human_seed, session.height_m,
                          batched=batched, ambience=ambience)
         if backend_kind == "desktop":
-            hud = Hud(backend.base.aspect2d, profile.name, len(profile.steps))
+            hud = Hud(backend.base, profile.name, len(profile.steps))
             source = DesktopControls(backend.base, session.head, on_help=hud.toggle_help,
                                      on_quit=lambda: loop_ref[0].finish("stopped_by_clinician"))
             options = LoopOptions(seconds=seconds, screenshots=screenshots, screenshot_every_s=screenshot_every_s)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from direct.gui.OnscreenText import OnscreenText
-from panda3d.core import NodePath, TextNode
+from panda3d.core import TextNode
 
 from vr.sim import WorldState
 
@@ -11,7 +11,7 @@ HELP = """Keys
   Space   pause / resume (also resumes after panic)
   P       panic: safe scene now
   Up/Down step up / down
-  1-9, 0  SUDS 10-90, 100      ` (backquote) SUDS 0
+  1-9, 0  SUDS 10-90, 100   (backquote key: SUDS 0)
   W A S D move   mouse  look
   H       this help      Esc  end the session"""
 
@@ -19,14 +19,15 @@ HELP = """Keys
 class Hud:
     """Profile, step, intensity, timers, last SUDS, prompts and alerts, refreshed ten times a second."""
 
-    def __init__(self, overlay: NodePath, profile_name: str, n_steps: int) -> None:
+    def __init__(self, base, profile_name: str, n_steps: int) -> None:
+        """``base``: the ShowBase whose window shows the panel (anchored to its corners)."""
         self.profile_name = profile_name
         self.n_steps = n_steps
-        self.panel = OnscreenText(parent=overlay, pos=(-0.98, 0.92), scale=0.045, align=TextNode.ALeft,
+        self.panel = OnscreenText(parent=base.a2dTopLeft, pos=(0.04, -0.08), scale=0.045, align=TextNode.ALeft,
                                   fg=(1, 1, 1, 1), bg=(0, 0, 0, 0.55), mayChange=True)
-        self.alert = OnscreenText(parent=overlay, pos=(0, -0.9), scale=0.055, fg=(1, 0.85, 0.3, 1),
+        self.alert = OnscreenText(parent=base.a2dBottomCenter, pos=(0, 0.1), scale=0.055, fg=(1, 0.85, 0.3, 1),
                                   bg=(0, 0, 0, 0.6), mayChange=True)
-        self.help = OnscreenText(parent=overlay, text=HELP, pos=(-0.6, 0.3), scale=0.05, align=TextNode.ALeft,
+        self.help = OnscreenText(parent=base.aspect2d, text=HELP, pos=(-0.6, 0.3), scale=0.05, align=TextNode.ALeft,
                                  fg=(1, 1, 1, 1), bg=(0, 0, 0, 0.75))
         self.help.hide()
         self._since = 1.0
