@@ -92,8 +92,13 @@ def main(argv: list[str] | None = None) -> int:
     if not getattr(args, "func", None):
         parser.print_help()
         return EXIT_USAGE
+    from vr.app.cli_common import CommandError
+
     try:
         return int(args.func(args))
+    except CommandError as e:
+        print(str(e), file=sys.stderr)
+        return e.code
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130

@@ -3,11 +3,9 @@
 from __future__ import annotations
 
 import argparse
-import json
-import sys
 from pathlib import Path
 
-from vr.app.simulate_cli import add_common, default_out, resolve_profile
+from vr.app.cli_common import CommandError, add_common, default_out, session_setup, write_summary
 
 DEMO_PROFILE = "exposure_profiles/demo_tour.yaml"
 
@@ -24,16 +22,7 @@ def _size(text: str) -> tuple[int, int]:
 
 def cmd_run(args: argparse.Namespace) -> int:
     from vr.app.run import display_available, run_rendered
-    from vr.config import ConfigError, load_profile
-    from vr.record import check_pseudonym
-    from vr.sim import PatientParams
 
-    try:
-        pseudonym = check_pseudonym(args.pseudonym)
-        params = PatientParams.parse(args.patient or "")
-    except ValueError as e:
-        print(f"vr {args.command}: {e}", file=sys.stderr)
-        return 2
     backend = args.backend
     if backend == "auto":
         backend = "desktop" if display_available() else "offscreen"
@@ -41,32 +30,21 @@ def cmd_run(args: argparse.Namespace) -> int:
             why = "a display is available" if backend == "desktop" else "no display found (DISPLAY is not set)"
             print(f"backend: {backend} ({why})")
     if backend == "desktop" and not display_available():
-        print(f"vr {args.command}: no display for a window; use --backend offscreen, or run under Xvfb",
-              file=sys.stderr)
-        return 2
-    try:
-        loaded = load_profile(resolve_profile(args.profile))
-    except ConfigError as e:
-        print(str(e), file=sys.stderr)
-        return 1
-    out = Path(args.out) if args.out else default_out(pseudonym)
-    shots = Path(args.screenshots) if args.screenshots else None
+        raise CommandError(f"vr {args.command}: no display for a window; use --backend offscreen, or run under Xvfb")
     seconds = args.seconds if args.seconds and args.seconds > 0 else None
     if backend == "offscreen" and seconds is None:
-        print(f"vr {args.command}: an offscreen run needs --seconds", file=sys.stderr)
-        return 2
+        raise CommandError(f"vr {args.command}: an offscreen run needs --seconds")
+    pseudonym, params, loaded, out = session_setup(args)
+    shots = Path(args.screenshots) if args.screenshots else None
     try:
         result = run_rendered(loaded, backend_kind=backend, seconds=seconds, seed=args.seed, out=out,
                               pseudonym=pseudonym, screenshots=shots, size=args.size, fps=args.fps, patient=params,
                               screenshot_every_s=args.screenshot_every)
     except (FileExistsError, PermissionError, RuntimeError) as e:
-        print(f"vr {args.command}: {e}", file=sys.stderr)
-        return 1
+        raise CommandError(f"vr {args.command}: {e}", 1) from None
     summary = result.summary
-    (out / "summary.json").write_text(json.dumps({**summary.to_dict(), "frames": result.frames,
-                                                  "screenshots": [p.name for p in result.screenshots]}, indent=2) + "\n",
-                                      encoding="utf-8")
-    (out / "summary.json").chmod(0o600)
+    write_summary(out, {**summary.to_dict(), "frames": result.frames,
+                        "screenshots": [p.name for p in result.screenshots]})
     if not args.quiet:
         print(summary.text())
         print(f"{result.frames} frames rendered; record: {out}")

@@ -1,8 +1,8 @@
 """One forward-lit shader for everything the toolkit draws.
 
-Lambert diffuse with a soft wrap, a little Blinn-Phong specular, Panda3D's ambient and up to
-eight directional, point or spot lights, in linear light (gamma 2) with sRGB vertex colours in
-and sRGB out; per vertex by default (see ``lit_shader``). One pass, no post-processing, so the same shader serves the desktop
+Lambert diffuse with a soft wrap, Panda3D's ambient and up to eight directional, point or spot
+lights, in linear light (gamma 2) with sRGB vertex colours in and sRGB out, computed per vertex
+(see ``lit_shader``). One pass, no post-processing, so the same shader serves the desktop
 window, offscreen buffers and each eye of a headset. (Panda3D's own shader generator emits Cg
 for this GL profile, which Mesa's llvmpipe refuses; a post-processing pipeline per eye would
 cost more than the lighting itself on a software renderer.)
@@ -13,78 +13,6 @@ from __future__ import annotations
 from panda3d.core import NodePath, Shader, ShaderAttrib
 
 MAX_LIGHTS = 8
-
-_VERT = """
-#version 130
-uniform mat4 p3d_ModelViewProjectionMatrix;
-uniform mat4 p3d_ModelViewMatrix;
-uniform mat3 p3d_NormalMatrix;
-uniform vec4 p3d_ColorScale;
-in vec4 p3d_Vertex;
-in vec3 p3d_Normal;
-in vec4 p3d_Color;
-out vec3 v_pos;
-out vec3 v_normal;
-out vec4 v_color;
-void main() {
-    gl_Position = p3d_ModelViewProjectionMatrix * p3d_Vertex;
-    v_pos = (p3d_ModelViewMatrix * p3d_Vertex).xyz;
-    v_normal = normalize(p3d_NormalMatrix * p3d_Normal);
-    v_color = p3d_Color * p3d_ColorScale;
-}
-"""
-
-_FRAG = """
-#version 130
-uniform struct { vec4 ambient; } p3d_LightModel;
-uniform struct p3d_LightSourceParameters {
-    vec4 color;
-    vec4 position;
-    vec3 spotDirection;
-    float spotCosCutoff;
-    float spotExponent;
-    vec3 attenuation;
-} p3d_LightSource[%(n)d];
-in vec3 v_pos;
-in vec3 v_normal;
-in vec4 v_color;
-out vec4 o_color;
-
-// Gamma 2 instead of 2.2: squares and square roots cost far less than pow() on a software renderer.
-vec3 to_linear(vec3 c) { return c * c; }
-vec3 to_srgb(vec3 c) { return sqrt(clamp(c, 0.0, 1.0)); }
-
-void main() {
-    vec3 n = normalize(v_normal);
-    if (!gl_FrontFacing) n = -n;
-    vec3 view = normalize(-v_pos);
-    vec3 base = to_linear(v_color.rgb);
-    vec3 light = to_linear(p3d_LightModel.ambient.rgb);
-    vec3 spec = vec3(0.0);
-    for (int i = 0; i < %(n)d; ++i) {
-        vec3 color = p3d_LightSource[i].color.rgb;   // light colours are taken as linear
-        if (color.r + color.g + color.b == 0.0) continue;
-        vec4 lp = p3d_LightSource[i].position;
-        vec3 l = lp.xyz - v_pos * lp.w;
-        float dist = length(l);
-        l /= max(dist, 1e-4);
-        vec3 att = p3d_LightSource[i].attenuation;
-        float fall = lp.w == 0.0 ? 1.0 : 1.0 / max(att.x + att.y * dist + att.z * dist * dist, 1e-4);
-        float cutoff = p3d_LightSource[i].spotCosCutoff;
-        if (cutoff > -1.0 && lp.w != 0.0) {
-            float c = dot(-l, normalize(p3d_LightSource[i].spotDirection));
-            fall *= smoothstep(cutoff, mix(cutoff, 1.0, 0.35), c);
-        }
-        float wrap = max((dot(n, l) + 0.25) * 0.8, 0.0);
-        light += color * (wrap * fall);
-        float s = max(dot(n, normalize(l + view)), 0.0);
-        s *= s; s *= s; s *= s; s *= s; s *= s;   // s^32
-        spec += color * (s * 0.08 * fall);
-    }
-    o_color = vec4(to_srgb(base * light + spec), v_color.a);
-}
-"""
-
 
 _VERT_LIT = """
 #version 130
@@ -155,33 +83,30 @@ _SKIN_CODE = """mat4 skin = p3d_TransformTable[int(transform_index.x)] * transfo
     vertex = skin * p3d_Vertex;
     normal = mat3(skin) * p3d_Normal;"""
 
-_CACHE: dict[tuple[int, bool, bool], Shader] = {}
+_CACHE: dict[tuple[int, bool], Shader] = {}
 
 
-def lit_shader(lights: int, per_vertex: bool = True, skinned: bool = False) -> Shader:
+def lit_shader(lights: int, skinned: bool = False) -> Shader:
     """The shader compiled for exactly ``lights`` non-ambient lights (a software renderer runs every
     loop iteration for every pixel, so unused slots would cost as much as used ones).
 
-    Lighting runs per vertex by default: on a software renderer a per-pixel light loop costs about
-    four times the rest of the frame (measured: 96 vs 18 ms for an empty stereo frame), while the
-    meshes are fine enough (people's small triangles, rooms split into 35 cm cells) for per-vertex
-    light to look smooth. ``per_vertex=False`` gives the per-pixel variant for GPUs. ``skinned``
-    reads each vertex's transform from Panda3D's transform table (batched humans)."""
+    Lighting runs per vertex: on a software renderer a per-pixel light loop cost about four times
+    the rest of the frame (measured: 96 vs 18 ms for an empty stereo frame at 1024x1024 per eye),
+    while the meshes are fine enough (people's small triangles, rooms split into 35 cm cells) for
+    per-vertex light to look smooth. ``skinned`` reads each vertex's transform from Panda3D's
+    transform table (batched humans)."""
     n = max(1, min(int(lights), MAX_LIGHTS))
-    key = (n, per_vertex, skinned)
+    key = (n, skinned)
     if key not in _CACHE:
-        if per_vertex:
-            vert = _VERT_LIT % {"n": n, "skin_decl": _SKIN_DECL if skinned else "",
-                                "skin_code": _SKIN_CODE if skinned else ""}
-            _CACHE[key] = Shader.make(Shader.SL_GLSL, vert, _FRAG_FLAT)
-        else:
-            _CACHE[key] = Shader.make(Shader.SL_GLSL, _VERT, _FRAG % {"n": n})
+        vert = _VERT_LIT % {"n": n, "skin_decl": _SKIN_DECL if skinned else "",
+                            "skin_code": _SKIN_CODE if skinned else ""}
+        _CACHE[key] = Shader.make(Shader.SL_GLSL, vert, _FRAG_FLAT)
     return _CACHE[key]
 
 
-def apply_shading(root: NodePath, lights: int = MAX_LIGHTS, per_vertex: bool = True, skinned: bool = False) -> None:
+def apply_shading(root: NodePath, lights: int = MAX_LIGHTS, skinned: bool = False) -> None:
     """Light everything under ``root`` with the toolkit's shader, sized for ``lights`` lights."""
-    attrib = ShaderAttrib.make(lit_shader(lights, per_vertex, skinned))
+    attrib = ShaderAttrib.make(lit_shader(lights, skinned))
     if skinned:
         attrib = attrib.setFlag(ShaderAttrib.F_hardware_skinning, True)
     root.setAttrib(attrib, 1)
