@@ -6,8 +6,8 @@ are timed in blocks, with one read-back of both eye images at the end of each bl
 renderer has really finished; the JSON gives the median block (milliseconds per stereo frame),
 the posing time within it, and ratios to the empty scene measured in the same run.
 
-    python bench/render.py                         # 1024x1024 per eye (the llvmpipe target)
-    python bench/render.py --size 1832x1920        # a headset's eye size
+    python bench/render.py                         # 1832x1920 per eye (a headset's eye)
+    python bench/render.py --size 1024x1024        # the size of the llvmpipe target
     python bench/render.py --humans 0,50 --blocks 3 --frames 8
     python bench/render.py --scene subway_car      # any scene file (places permitting)
 
@@ -136,7 +136,7 @@ def measure(base, eyes, scene, n: int, batched: bool, frames: int, blocks: int) 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--size", default="1024x1024", help="per-eye buffer size")
+    parser.add_argument("--size", default="1832x1920", help="per-eye buffer size (1832x1920: a headset eye)")
     parser.add_argument("--humans", default="0,10,50,200")
     parser.add_argument("--frames", type=int, default=10, help="frames per timed block")
     parser.add_argument("--blocks", type=int, default=5)
