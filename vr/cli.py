@@ -54,6 +54,23 @@ def cmd_schema(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_verify(args: argparse.Namespace) -> int:
+    from vr.record.verify import verify_events
+
+    worst = EXIT_OK
+    for folder in args.dirs:
+        path = Path(folder)
+        if not (path / "events.jsonl").is_file() and not path.is_file():
+            print(f"vr verify: {path}: not a session record (no events.jsonl)", file=sys.stderr)
+            worst = EXIT_INVALID
+            continue
+        verdict = verify_events(path)
+        print(verdict.text(), file=sys.stdout if verdict.ok else sys.stderr)
+        if not verdict.ok:
+            worst = EXIT_INVALID
+    return worst
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="vr", description="Virtual-reality exposure therapy and pain distraction toolkit.")
@@ -71,6 +88,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--markdown", action="store_true", help="write the parameter reference instead")
     p.add_argument("--out", metavar="FILE", help="file to write (default: standard output)")
     p.set_defaults(func=cmd_schema)
+
+    p = sub.add_parser("verify", help="check session records: hash chain and numbering; names the first bad line")
+    p.add_argument("dirs", nargs="+", metavar="DIR", help="session folders")
+    p.set_defaults(func=cmd_verify)
 
     from vr.app.run_cli import add_run_parsers
     from vr.app.simulate_cli import add_simulate_parser

@@ -65,11 +65,14 @@ def run_rendered(loaded: LoadedProfile, *, backend_kind: str, seconds: float | N
             source = PatientSource(SyntheticPatient(patient or PatientParams(), seed, session.head))
             options = LoopOptions(virtual_fps=fps, seconds=seconds, screenshots=screenshots,
                                   screenshot_every_s=screenshot_every_s)
+        alerts: list = []
         writer = SessionWriter(out, record_meta(loaded, pseudonym=pseudonym, backend=backend_kind, seed=seed,
                                                 window=list(size),
-                                                renderer=backend.base.win.getGsg().getDriverRenderer()))
+                                                renderer=backend.base.win.getGsg().getDriverRenderer()),
+                               on_error=lambda message: (alerts[0].append(message) if alerts else None))
         tally = Tally(loaded, seed)
         loop = FrameLoop(backend, session, view, writer, source, tally, options, hud)
+        alerts.append(loop.disk_alerts)
         loop_ref.append(loop)
         if on_loop is not None:
             on_loop(loop)

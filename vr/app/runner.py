@@ -53,6 +53,7 @@ class FrameLoop:
         self.options = options
         self.hud = hud
         self.external: deque[Command] = deque()
+        self.disk_alerts: deque[str] = deque()   # filled by the writer thread, drained by the frame
         self.world: WorldState | None = None
         self.inputs: FrameInputs | None = None
         self.done = False
@@ -132,6 +133,11 @@ class FrameLoop:
 
     def _apply(self, task):
         self._show(self._frame_dt)
+        while self.disk_alerts and self.world is not None:
+            message = self.disk_alerts.popleft()
+            # Into the record (it lands once the disk takes writes again) and onto the panel.
+            self._record([Event(self.world.t_s, "alert", {"level": "warning", "reason": "record_storage",
+                                                          "message": message})], 0.0)
         return task.cont
 
     def _end(self, task):

@@ -6,6 +6,7 @@ headset, and the recorder writing the same session record a real run writes.
 
 from __future__ import annotations
 
+import sys
 import time
 from dataclasses import replace
 from pathlib import Path
@@ -28,7 +29,8 @@ def run_simulation(loaded: LoadedProfile, *, seconds: float, seed: int, out: Pat
     dt = 1.0 / rate_hz
     tally = Tally(loaded, seed)
     writer = SessionWriter(out, record_meta(loaded, pseudonym=pseudonym, backend="simulate", seed=seed,
-                                            rate_hz=rate_hz, synthetic_patient=vars(player.p)))
+                                            rate_hz=rate_hz, synthetic_patient=vars(player.p)),
+                           on_error=lambda message: print(f"warning: {message}", file=sys.stderr))
     started = time.perf_counter()
     world = None
     try:

@@ -2,7 +2,8 @@
 
 The frame loop hands each step's events over with ``write`` (a queue put: no encoding, no I/O
 on the step path). A writer thread numbers them (``seq`` 0, 1, 2, ... without gaps), encodes one
-JSON object per line and appends and fsyncs them in small batches.
+JSON object per line, seals it into the hash chain (``vr.record.chain``) and appends and fsyncs
+the lines in small batches.
 
 Durability promise: an event handed to ``write`` more than ``DURABLE_AFTER_S`` seconds ago is on
 disk (flushed and fsynced), unless the disk itself refuses; then ``error`` says why, the events
@@ -23,6 +24,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
+from vr.record.chain import SEED, seal
 from vr.record.privacy import check_pseudonym, fsync_dir, make_private_dir, open_private, write_private_atomic
 from vr.sim.types import Event
 
@@ -31,14 +33,16 @@ FORMAT_VERSION = 1
 FLUSH_EVERY_S = 0.1
 DURABLE_AFTER_S = 0.5
 BATCH_EVENTS = 2000
+CLOSE_RETRIES = 10
+CLOSE_RETRY_S = 0.2
 _STOP = object()
 
 
 def encode_event(seq: int, event: Event) -> bytes:
-    """One line of ``events.jsonl``: ``seq``, ``t_s`` and ``kind`` first, then the event's fields."""
+    """An event as JSON: ``seq``, ``t_s`` and ``kind`` first, then its fields (no hash, no newline)."""
     obj = {"seq": seq, "t_s": round(event.t_s, 4), "kind": event.kind}
     obj.update(event.data)
-    return (json.dumps(obj, separators=(",", ":"), ensure_ascii=False, allow_nan=False) + "\n").encode("utf-8")
+    return json.dumps(obj, separators=(",", ":"), ensure_ascii=False, allow_nan=False).encode("utf-8")
 
 
 def versions() -> dict[str, str]:
@@ -67,7 +71,7 @@ class SessionWriter:
         fsync_dir(self.directory)
         self.on_error = on_error
         self.error: str | None = None
-        self.written = 0
+        self.written_bytes = 0
         self._queue: queue.SimpleQueue[Any] = queue.SimpleQueue()
         self._thread = threading.Thread(target=self._run, name="session-writer", daemon=True)
         self._closed = False
@@ -84,6 +88,7 @@ class SessionWriter:
 
     def _run(self) -> None:
         seq = 0
+        chain = SEED
         pending: list[bytes] = []
         last_flush = time.monotonic()
         stopping = False
@@ -96,13 +101,23 @@ class SessionWriter:
                 stopping = True
             elif item is not None:
                 for event in item:
-                    pending.append(encode_event(seq, event))
+                    line, chain = seal(chain, encode_event(seq, event))
+                    pending.append(line)
                     seq += 1
             now = time.monotonic()
             if pending and (stopping or len(pending) >= BATCH_EVENTS or now - last_flush >= FLUSH_EVERY_S):
                 pending = self._flush(pending)
                 last_flush = now
             if stopping:
+                for _ in range(CLOSE_RETRIES):  # the disk may recover in a moment: keep trying briefly
+                    if not pending:
+                        break
+                    time.sleep(CLOSE_RETRY_S)
+                    pending = self._flush(pending)
+                if pending:
+                    lost = sum(line.count(b"\n") for line in pending)
+                    self._report(f"session record: {lost} events could not be written to "
+                                 f"{self.directory / 'events.jsonl'}")
                 return
 
     def _flush(self, lines: list[bytes]) -> list[bytes]:
@@ -115,29 +130,45 @@ class SessionWriter:
                 view = view[n:]
             os.fsync(self._fd)
         except OSError as e:
-            message = f"session record: cannot write {self.directory / 'events.jsonl'}: {e.strerror or e}"
-            if message != self.error:
-                self.error = message
-                if self.on_error:
-                    self.on_error(message)
+            # Keep what did not reach the file and try again at the next flush. Lines that did
+            # reach it are never written twice (after a failed fsync they may or may not be on
+            # disk; writing them again would duplicate them).
+            self._report(f"session record: cannot write {self.directory / 'events.jsonl'}: {e.strerror or e}; "
+                         "events are kept in memory and retried")
             done = len(data) - len(view)
             return [data[done:]] if done < len(data) else []
+        if self.error is not None and self.on_error:
+            self.on_error("session record: writing again; nothing was lost")
         self.error = None
-        self.written += len(lines)
+        self.written_bytes += len(data)
         return []
 
     def close(self, **final: Any) -> None:
-        """Write everything still queued, then mark ``session.json`` complete with ``final`` fields."""
+        """Write everything still queued, then mark ``session.json`` complete with ``final`` fields.
+
+        Never raises for a disk problem: the error is reported (``error``, ``on_error``) instead."""
         if self._closed:
             return
         self._closed = True
         self._queue.put(_STOP)
         self._thread.join()
-        os.close(self._fd)
+        try:
+            os.close(self._fd)
+        except OSError as e:
+            self._report(f"session record: closing events.jsonl failed: {e.strerror or e}")
         self.meta.update(final)
         self.meta["status"] = "complete" if self.error is None else "incomplete"
         self.meta["ended_utc"] = datetime.now(timezone.utc).isoformat(timespec="seconds")
-        self._write_meta()
+        try:
+            self._write_meta()
+        except OSError as e:
+            self._report(f"session record: cannot update session.json: {e.strerror or e}")
+
+    def _report(self, message: str) -> None:
+        if message != self.error:
+            self.error = message
+            if self.on_error:
+                self.on_error(message)
 
     def __enter__(self) -> SessionWriter:
         return self
