@@ -71,6 +71,23 @@ def cmd_verify(args: argparse.Namespace) -> int:
     return worst
 
 
+def cmd_replay(args: argparse.Namespace) -> int:
+    from vr.record import RecordError
+    from vr.record.replay import verify_replay
+
+    if not args.verify:
+        from vr.app.replay_view import replay_rendered
+
+        return replay_rendered(args)
+    try:
+        verdict = verify_replay(Path(args.dir))
+    except (RecordError, OSError, ValueError) as e:
+        print(f"vr replay: {e}", file=sys.stderr)
+        return EXIT_INVALID
+    print(verdict.message, file=sys.stdout if verdict.same else sys.stderr)
+    return EXIT_OK if verdict.same else EXIT_INVALID
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="vr", description="Virtual-reality exposure therapy and pain distraction toolkit.")
@@ -92,6 +109,17 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("verify", help="check session records: hash chain and numbering; names the first bad line")
     p.add_argument("dirs", nargs="+", metavar="DIR", help="session folders")
     p.set_defaults(func=cmd_verify)
+
+    p = sub.add_parser("replay", help="re-run a recorded session from its seed and inputs (--verify), or watch it")
+    p.add_argument("dir", metavar="DIR", help="session folder")
+    p.add_argument("--verify", action="store_true", help="confirm the re-run gives the recorded events")
+    p.add_argument("--backend", choices=("auto", "offscreen", "desktop"), default="auto")
+    p.add_argument("--speed", type=float, default=1.0, help="playback speed (desktop; +/- change it)")
+    p.add_argument("--start", type=float, default=0.0, metavar="S", help="start at this session time")
+    p.add_argument("--screenshots", metavar="DIR", help="offscreen: save a picture every --screenshot-every s")
+    p.add_argument("--screenshot-every", type=float, default=10.0, metavar="S")
+    p.add_argument("--size", default="960x540", help="window or buffer size")
+    p.set_defaults(func=cmd_replay)
 
     from vr.app.run_cli import add_run_parsers
     from vr.app.simulate_cli import add_simulate_parser

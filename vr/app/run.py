@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from vr.app.runner import FrameLoop, LoopOptions
-from vr.app.summary import RunSummary, Tally, record_meta
+from vr.app.summary import RunSummary, Tally, record_files, record_meta
 from vr.config import LoadedProfile
 from vr.record import SessionWriter
 from vr.sim import PatientParams, Session, SyntheticPatient
@@ -69,7 +69,8 @@ def run_rendered(loaded: LoadedProfile, *, backend_kind: str, seconds: float | N
         writer = SessionWriter(out, record_meta(loaded, pseudonym=pseudonym, backend=backend_kind, seed=seed,
                                                 window=list(size),
                                                 renderer=backend.base.win.getGsg().getDriverRenderer()),
-                               on_error=lambda message: (alerts[0].append(message) if alerts else None))
+                               on_error=lambda message: (alerts[0].append(message) if alerts else None),
+                               attachments=record_files(loaded))
         tally = Tally(loaded, seed)
         loop = FrameLoop(backend, session, view, writer, source, tally, options, hud)
         alerts.append(loop.disk_alerts)

@@ -81,8 +81,8 @@ class FrameLoop:
         tm.add(self._apply, "vr-apply", sort=10)
         tm.add(self._end, "vr-end", sort=1000)
         # Show the starting world before the first frame is drawn.
-        self.world, events = self.session.step(self.source.poll(None, self.options.step_s), self.options.step_s)
-        self._record(events, self.options.step_s)
+        first = 1.0 / self.options.virtual_fps if self.options.virtual_fps else self.options.step_s
+        self._advance(self.source.poll(None, first), first)
         self._show(0.0)
 
     def run(self) -> str:
@@ -127,9 +127,14 @@ class FrameLoop:
             self._acc = 0.0 if n == MAX_STEPS_PER_FRAME else self._acc - n * step
         inputs = self.inputs
         for k in range(n):
-            self.world, events = self.session.step(inputs if k == 0 else FrameInputs(inputs.head), step)
-            self._record(events, step)
+            self._advance(inputs if k == 0 else FrameInputs(inputs.head), step)
         return task.cont
+
+    def _advance(self, inputs: FrameInputs, step_s: float) -> None:
+        """One session step; its inputs and events both go to the record."""
+        self.world, events = self.session.step(inputs, step_s)
+        self.writer.write_inputs(inputs, step_s)
+        self._record(events, step_s)
 
     def _apply(self, task):
         self._show(self._frame_dt)

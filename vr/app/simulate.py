@@ -11,7 +11,7 @@ import time
 from dataclasses import replace
 from pathlib import Path
 
-from vr.app.summary import RunSummary, Tally, record_meta
+from vr.app.summary import RunSummary, Tally, record_files, record_meta
 from vr.config import LoadedProfile
 from vr.record import SessionWriter
 from vr.sim import PatientParams, Session, SyntheticPatient
@@ -30,7 +30,8 @@ def run_simulation(loaded: LoadedProfile, *, seconds: float, seed: int, out: Pat
     tally = Tally(loaded, seed)
     writer = SessionWriter(out, record_meta(loaded, pseudonym=pseudonym, backend="simulate", seed=seed,
                                             rate_hz=rate_hz, synthetic_patient=vars(player.p)),
-                           on_error=lambda message: print(f"warning: {message}", file=sys.stderr))
+                           on_error=lambda message: print(f"warning: {message}", file=sys.stderr),
+                           attachments=record_files(loaded))
     started = time.perf_counter()
     world = None
     try:
@@ -39,6 +40,7 @@ def run_simulation(loaded: LoadedProfile, *, seconds: float, seed: int, out: Pat
             if commands_at and k in commands_at:
                 inputs = replace(inputs, commands=inputs.commands + tuple(commands_at[k]))
             world, events = session.step(inputs, dt)
+            writer.write_inputs(inputs, dt)
             writer.write(events)
             tally.add(world, events, dt)
             if world.mode == "ended":

@@ -91,6 +91,12 @@ class Tally:
             _tally(self.summary, e)
 
 
+def record_files(loaded: LoadedProfile) -> dict[str, bytes]:
+    """The profile and scenes a session ran, kept beside its record so it can be replayed exactly."""
+    return {"profile.yaml": loaded.path.read_bytes(), "scene.yaml": loaded.scene.path.read_bytes(),
+            "safe_scene.yaml": loaded.safe_scene.path.read_bytes()}
+
+
 def record_meta(loaded: LoadedProfile, *, pseudonym: str, backend: str, seed: int, **extra: Any) -> dict[str, Any]:
     """The header of a session record (file names and hashes only: no paths, no names)."""
     profile = loaded.config

@@ -26,7 +26,7 @@ from typing import Any
 
 from vr.record.chain import SEED, seal
 from vr.record.privacy import check_pseudonym, fsync_dir, make_private_dir, open_private, write_private_atomic
-from vr.sim.types import Event
+from vr.sim.types import Event, FrameInputs
 
 FORMAT = "vr-session"
 FORMAT_VERSION = 1
@@ -45,6 +45,24 @@ def encode_event(seq: int, event: Event) -> bytes:
     return json.dumps(obj, separators=(",", ":"), ensure_ascii=False, allow_nan=False).encode("utf-8")
 
 
+class _Inputs:
+    __slots__ = ("inputs", "dt_s")
+
+    def __init__(self, inputs: FrameInputs, dt_s: float) -> None:
+        self.inputs, self.dt_s = inputs, dt_s
+
+
+def encode_inputs(inputs: FrameInputs, dt_s: float) -> bytes:
+    """One line of ``inputs.jsonl``: ``[dt_s, x, y, z, yaw, pitch, roll]`` and, when the step had
+    any, ``{"c": commands, "r": ratings}`` as an eighth element (floats written exactly)."""
+    h = inputs.head
+    row: list[Any] = [dt_s, *h.position_m, h.yaw_deg, h.pitch_deg, h.roll_deg]
+    if inputs.commands or inputs.ratings:
+        row.append({"c": [[c.name, c.value, c.text, c.id, c.source] for c in inputs.commands],
+                    "r": [[r.scale, r.value, r.source] for r in inputs.ratings]})
+    return (json.dumps(row, separators=(",", ":"), ensure_ascii=False, allow_nan=False) + "\n").encode("utf-8")
+
+
 def versions() -> dict[str, str]:
     import numpy
 
@@ -58,7 +76,8 @@ class SessionWriter:
     """Writes one session directory. Use as a context manager or call ``close``."""
 
     def __init__(self, directory: str | Path, meta: dict[str, Any], *,
-                 on_error: Callable[[str], None] | None = None) -> None:
+                 on_error: Callable[[str], None] | None = None, attachments: dict[str, bytes] | None = None) -> None:
+        """``attachments``: files to keep beside the record (the profile and scenes it ran), by name."""
         self.directory = Path(directory)
         self.meta = dict(meta)
         check_pseudonym(str(self.meta.get("patient", "")))
@@ -66,8 +85,11 @@ class SessionWriter:
                           "started_utc": datetime.now(timezone.utc).isoformat(timespec="seconds"),
                           "versions": versions(), "status": "recording"})
         make_private_dir(self.directory)
+        for name, data in (attachments or {}).items():
+            write_private_atomic(self.directory / name, data)
         self._write_meta()
         self._fd = open_private(self.directory / "events.jsonl")
+        self._inputs_fd = open_private(self.directory / "inputs.jsonl")
         fsync_dir(self.directory)
         self.on_error = on_error
         self.error: str | None = None
@@ -86,10 +108,15 @@ class SessionWriter:
         if events:
             self._queue.put(events)
 
+    def write_inputs(self, inputs: FrameInputs, dt_s: float) -> None:
+        """Hand over one step's inputs, so the session can be re-run exactly (``vr replay --verify``)."""
+        self._queue.put(_Inputs(inputs, dt_s))
+
     def _run(self) -> None:
         seq = 0
         chain = SEED
         pending: list[bytes] = []
+        pending_inputs: list[bytes] = []
         last_flush = time.monotonic()
         stopping = False
         while True:
@@ -99,20 +126,25 @@ class SessionWriter:
                 item = None
             if item is _STOP:
                 stopping = True
+            elif isinstance(item, _Inputs):
+                pending_inputs.append(encode_inputs(item.inputs, item.dt_s))
             elif item is not None:
                 for event in item:
                     line, chain = seal(chain, encode_event(seq, event))
                     pending.append(line)
                     seq += 1
             now = time.monotonic()
-            if pending and (stopping or len(pending) >= BATCH_EVENTS or now - last_flush >= FLUSH_EVERY_S):
+            if (pending or pending_inputs) and (stopping or len(pending) >= BATCH_EVENTS
+                                                or now - last_flush >= FLUSH_EVERY_S):
+                pending_inputs = self._flush(pending_inputs, self._inputs_fd, "inputs.jsonl")
                 pending = self._flush(pending)
                 last_flush = now
             if stopping:
                 for _ in range(CLOSE_RETRIES):  # the disk may recover in a moment: keep trying briefly
-                    if not pending:
+                    if not pending and not pending_inputs:
                         break
                     time.sleep(CLOSE_RETRY_S)
+                    pending_inputs = self._flush(pending_inputs, self._inputs_fd, "inputs.jsonl")
                     pending = self._flush(pending)
                 if pending:
                     lost = sum(line.count(b"\n") for line in pending)
@@ -120,20 +152,23 @@ class SessionWriter:
                                  f"{self.directory / 'events.jsonl'}")
                 return
 
-    def _flush(self, lines: list[bytes]) -> list[bytes]:
+    def _flush(self, lines: list[bytes], fd: int | None = None, name: str = "events.jsonl") -> list[bytes]:
         """Append and fsync; on failure keep the lines for the next try and report once."""
+        if not lines:
+            return lines
+        fd = self._fd if fd is None else fd
         data = b"".join(lines)
         try:
             view = memoryview(data)
             while view:
-                n = os.write(self._fd, view)
+                n = os.write(fd, view)
                 view = view[n:]
-            os.fsync(self._fd)
+            os.fsync(fd)
         except OSError as e:
             # Keep what did not reach the file and try again at the next flush. Lines that did
             # reach it are never written twice (after a failed fsync they may or may not be on
             # disk; writing them again would duplicate them).
-            self._report(f"session record: cannot write {self.directory / 'events.jsonl'}: {e.strerror or e}; "
+            self._report(f"session record: cannot write {self.directory / name}: {e.strerror or e}; "
                          "events are kept in memory and retried")
             done = len(data) - len(view)
             return [data[done:]] if done < len(data) else []
@@ -154,6 +189,7 @@ class SessionWriter:
         self._thread.join()
         try:
             os.close(self._fd)
+            os.close(self._inputs_fd)
         except OSError as e:
             self._report(f"session record: closing events.jsonl failed: {e.strerror or e}")
         self.meta.update(final)
