@@ -71,6 +71,27 @@ def cmd_verify(args: argparse.Namespace) -> int:
     return worst
 
 
+def cmd_report(args: argparse.Namespace) -> int:
+    from vr.record import RecordError
+    from vr.record.report import course_report, session_report
+
+    try:
+        if args.patient:
+            from vr.record import check_pseudonym
+
+            path = course_report(Path(args.dirs[0]), check_pseudonym(args.patient),
+                                 Path(args.out) if args.out else None)
+            print(f"wrote {path}")
+            return EXIT_OK
+        for folder in args.dirs:
+            path = session_report(Path(folder))
+            print(f"wrote {path} (and samples.csv, humans.csv, ratings.csv, steps.csv, events.csv)")
+    except (RecordError, FileNotFoundError, ValueError) as e:
+        print(f"vr report: {e}", file=sys.stderr)
+        return EXIT_INVALID
+    return EXIT_OK
+
+
 def cmd_replay(args: argparse.Namespace) -> int:
     from vr.record import RecordError
     from vr.record.replay import verify_replay
@@ -109,6 +130,12 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("verify", help="check session records: hash chain and numbering; names the first bad line")
     p.add_argument("dirs", nargs="+", metavar="DIR", help="session folders")
     p.set_defaults(func=cmd_verify)
+
+    p = sub.add_parser("report", help="report.html and CSV files for a session; --patient compares a course")
+    p.add_argument("dirs", nargs="+", metavar="DIR", help="session folders (with --patient: the folder of sessions)")
+    p.add_argument("--patient", metavar="PSEUDONYM", help="compare every session of this patient under DIR")
+    p.add_argument("--out", metavar="FILE", help="with --patient: where to write the course report")
+    p.set_defaults(func=cmd_report)
 
     p = sub.add_parser("replay", help="re-run a recorded session from its seed and inputs (--verify), or watch it")
     p.add_argument("dir", metavar="DIR", help="session folder")

@@ -19,6 +19,7 @@ from vr.sim.social import Social
 from vr.sim.types import Event, FrameInputs, HeadPose, HumansState, WorldState
 
 SAMPLE_EVERY_S = 0.1          # the record's contract: samples at 10 Hz or more
+LOOKING_AT_DEG = 12.0         # the patient looks at a human whose eyes are this close to the head's direction
 MAX_DT_S = 0.25
 
 
@@ -162,6 +163,20 @@ class Session:
             head=self.head, humans=humans, last_suds=e.last["suds"], last_pain=e.last["pain"],
             rating_prompt=e.prompt)
 
+    def _looking_at(self, world: WorldState, idx: np.ndarray) -> str | None:
+        """The human whose eyes are nearest the patient's line of sight (within LOOKING_AT_DEG), if any."""
+        if len(idx) == 0:
+            return None
+        h, head = world.humans, world.head
+        eyes = eye_position_m(h.position_m[idx], h.body_yaw_deg[idx], h.height_m[idx], h.posture[idx])
+        to = eyes - np.asarray(head.position_m)
+        to /= np.maximum(np.linalg.norm(to, axis=1, keepdims=True), 1e-9)
+        yaw, pitch = np.radians(head.yaw_deg), np.radians(head.pitch_deg)
+        forward = np.array([-np.sin(yaw) * np.cos(pitch), np.cos(yaw) * np.cos(pitch), np.sin(pitch)])
+        cos = to @ forward
+        best = int(np.argmax(cos))
+        return self.ids[int(idx[best])] if cos[best] >= np.cos(np.radians(LOOKING_AT_DEG)) else None
+
     def _sample(self, world: WorldState) -> Event:
         h = world.humans
         idx = np.nonzero(h.present)[0]
@@ -170,6 +185,7 @@ class Session:
             "mode": world.mode, "step_index": world.step_index, "intensity": round(world.intensity, 4),
             "head": {"position_m": [round(float(v), 3) for v in head.position_m],
                      "yaw_deg": round(float(head.yaw_deg), 1), "pitch_deg": round(float(head.pitch_deg), 1)},
+            "looking_at": self._looking_at(world, idx),
             "humans": {"id": [self.ids[i] for i in idx.tolist()],
                        "distance_m": np.round(h.distance_m[idx], 2).tolist(),
                        "gaze_at_patient": h.gaze_at_patient[idx].astype(int).tolist()}})
