@@ -75,3 +75,36 @@ def test_keys_in_the_preview_window_drive_the_session(display, tmp_path):
     assert rec.of_kind("safe_scene") and rec.of_kind("session_ended")[0]["reason"] == "stopped_by_clinician"
     assert all(e["source"] == "keyboard" for e in rec.of_kind("clinician_command"))
     assert rec.of_kind("frame_stats"), "frame times are recorded"
+
+
+def test_replay_window_seeks_with_the_arrow_keys(display, tmp_path):
+    session = tmp_path / "P-0005"
+    subprocess.run([sys.executable, "-m", "vr", "simulate", "--profile",
+                    str(ROOT / "exposure_profiles" / "demo_tour.yaml"), "--seconds", "60", "--out", str(session),
+                    "-q"], check=True)
+    shots = tmp_path / "shots"
+    env = {**os.environ, "DISPLAY": display, "ALSOFT_DRIVERS": "null"}
+    proc = subprocess.Popen([sys.executable, "-m", "vr", "replay", str(session), "--backend", "desktop",
+                             "--screenshots", str(shots), "--screenshot-every", "2", "--size", "480x270"], env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        window = ""
+        for _ in range(60):
+            found = xdo(display, "search", "--name", "vr replay")
+            if found.stdout.strip():
+                window = found.stdout.split()[0]
+                break
+            time.sleep(0.5)
+        assert window, "the replay window appeared"
+        time.sleep(2.0)
+        for key in ("Right", "Right", "space"):
+            xdo(display, "key", "--window", window, key)
+            time.sleep(1.0)
+        xdo(display, "key", "--window", window, "Escape")
+        proc.wait(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    times = sorted(float(p.stem.split("_t")[1].rstrip("s")) for p in shots.glob("*.png"))
+    assert times and times[-1] >= 20.0, f"two seeks of 10 s moved the replay on: {times}"
