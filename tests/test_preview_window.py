@@ -33,6 +33,16 @@ def xdo(display: str, *args: str) -> subprocess.CompletedProcess:
     return subprocess.run(["xdotool", *args], env={**os.environ, "DISPLAY": display}, capture_output=True, text=True)
 
 
+def find_window(display: str, title: str) -> str:
+    """The id of the first window whose title contains ``title`` (waits up to 30 s for it)."""
+    for _ in range(60):
+        found = xdo(display, "search", "--name", title)
+        if found.stdout.strip():
+            return found.stdout.split()[0]
+        time.sleep(0.5)
+    return ""
+
+
 def test_keys_in_the_preview_window_drive_the_session(display, tmp_path):
     out = tmp_path / "session"
     env = {**os.environ, "DISPLAY": display, "ALSOFT_DRIVERS": "null"}  # OpenAL runs with no sound card
@@ -41,13 +51,7 @@ def test_keys_in_the_preview_window_drive_the_session(display, tmp_path):
                              "--size", "640x360", "--seconds", "600"], env=env,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
-        window = ""
-        for _ in range(60):
-            found = xdo(display, "search", "--name", "vr - ")
-            if found.stdout.strip():
-                window = found.stdout.split()[0]
-                break
-            time.sleep(0.5)
+        window = find_window(display, "vr - ")
         assert window, "the preview window appeared"
         xdo(display, "windowactivate", "--sync", window)
         time.sleep(3.0)
@@ -88,13 +92,7 @@ def test_replay_window_seeks_with_the_arrow_keys(display, tmp_path):
                              "--screenshots", str(shots), "--screenshot-every", "2", "--size", "480x270"], env=env,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
-        window = ""
-        for _ in range(60):
-            found = xdo(display, "search", "--name", "vr replay")
-            if found.stdout.strip():
-                window = found.stdout.split()[0]
-                break
-            time.sleep(0.5)
+        window = find_window(display, "vr replay")
         assert window, "the replay window appeared"
         time.sleep(2.0)
         for key in ("Right", "Right", "space"):
