@@ -100,3 +100,13 @@ def test_simulate_warns_on_stderr_when_the_disk_fails(tmp_path, monkeypatch, cap
     assert "writing again; nothing was lost" in err
     rec = read_record(tmp_path / "sim")
     assert rec.problems == [] and rec.of_kind("session_ended") and rec.meta["status"] == "complete"
+
+
+def test_a_writer_failure_is_reported_not_silent(tmp_path, monkeypatch):
+    alerts: list[str] = []
+    w = SessionWriter(tmp_path / "s", {"patient": "P-0001"}, on_error=alerts.append)
+    monkeypatch.setattr(writer_module, "encode_event", lambda seq, event: 1 / 0)
+    w.write([Event(0.0, "note", {})])
+    w.close()
+    assert alerts and "the writer stopped (ZeroDivisionError" in alerts[0]
+    assert read_record(tmp_path / "s").meta["status"] == "incomplete"

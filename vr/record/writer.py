@@ -113,6 +113,13 @@ class SessionWriter:
         self._queue.put(_Inputs(inputs, dt_s))
 
     def _run(self) -> None:
+        try:
+            self._loop()
+        except Exception as e:  # a bug must not silently end recording: tell the clinician
+            self._report(f"session record: the writer stopped ({type(e).__name__}: {e}); "
+                         "events after this point are not recorded")
+
+    def _loop(self) -> None:
         seq = 0
         chain = SEED
         pending: list[bytes] = []
