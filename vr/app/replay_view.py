@@ -88,10 +88,18 @@ def replay_rendered(args: argparse.Namespace) -> int:
         base.accept("space", lambda: state.update(paused=not state["paused"]))
         base.accept("+", lambda: state.update(speed=min(state["speed"] * 2, 16.0)))
         base.accept("=", lambda: state.update(speed=min(state["speed"] * 2, 16.0)))
+        base.accept("shift-=", lambda: state.update(speed=min(state["speed"] * 2, 16.0)))
         base.accept("-", lambda: state.update(speed=max(state["speed"] / 2, 0.125)))
         base.accept("arrow_right", lambda: state.update(t=min(state["t"] + SEEK_S, replayer.duration_s)))
         base.accept("arrow_left", lambda: state.update(t=max(state["t"] - SEEK_S, 0.0)))
         base.accept("escape", lambda: state.update(done=True))
+    panel = None
+    if kind == "desktop":
+        from direct.gui.OnscreenText import OnscreenText
+        from panda3d.core import TextNode
+
+        panel = OnscreenText(parent=base.a2dTopLeft, pos=(0.04, -0.08), scale=0.045, align=TextNode.ALeft,
+                             fg=(1, 1, 1, 1), bg=(0, 0, 0, 0.55), mayChange=True)
     steps = sorted(dt for _, dt in replayer.inputs)
     step = steps[len(steps) // 2] if steps else 1 / 30  # the recorded frame interval
     shots = Path(args.screenshots) if args.screenshots else None
@@ -109,6 +117,12 @@ def replay_rendered(args: argparse.Namespace) -> int:
             last = now
             world = replayer.advance_to(state["t"])
             if world is not None:
+                if panel is not None:
+                    panel.setText(f"replay {directory.name}   {_clock(world.t_s)} / {_clock(replayer.duration_s)}   "
+                                  f"speed {state['speed']:g}x{'   PAUSED' if state['paused'] else ''}\n"
+                                  f"step {world.step_index + 1}: {world.step_name}   {world.mode}   "
+                                  f"last SUDS {'-' if world.last_suds is None else f'{world.last_suds:.0f}'}\n"
+                                  "Space pause   +/- speed   Left/Right 10 s   Esc end")
                 view.apply(world, step, world.head.position_m[:2])
                 backend.place_camera(world.head)
                 backend.set_clear_color(view.clear_color)
@@ -120,7 +134,13 @@ def replay_rendered(args: argparse.Namespace) -> int:
             if kind == "offscreen" and replayer.finished:
                 break
     finally:
+        if panel is not None:
+            panel.destroy()
         view.destroy()
         backend.close()
     print(f"replayed {replayer.duration_s:.1f} s of {directory.name} in {frames} frames")
     return 0
+
+
+def _clock(seconds: float) -> str:
+    return f"{int(seconds) // 60:02d}:{seconds % 60:04.1f}"
