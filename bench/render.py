@@ -71,7 +71,7 @@ def make_eyes(base, size: tuple[int, int]):
         fb.setDepthBits(24)
         props = WindowProperties.size(*size)
         buf = base.graphicsEngine.makeOutput(base.pipe, f"eye{side}", -2, fb, props,
-                                             GraphicsPipe_flags(), base.win.getGsg(), base.win)
+                                             _refuse_window(), base.win.getGsg(), base.win)
         tex = Texture(f"eye{side}")
         buf.addRenderTexture(tex, GraphicsOutput.RTMBindOrCopy)
         lens = PerspectiveLens()
@@ -85,7 +85,7 @@ def make_eyes(base, size: tuple[int, int]):
     return eyes
 
 
-def GraphicsPipe_flags() -> int:
+def _refuse_window() -> int:
     from panda3d.core import GraphicsPipe
 
     return GraphicsPipe.BF_refuse_window

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import math
 
-import numpy as np
 
 from vr.config import MOOD_NAMES
 from vr.render.human import HumanRig
@@ -56,7 +55,7 @@ class Poser:
         sh[1][0] = 4.0 * math.sin(2 * math.pi * t_s / 5.0 + o + 1.0)
         el = [8.0, 8.0]
         if posture == POSTURE_SEATED:
-            eye = float(eye_height_m(np.array([h.height_m[i]]), np.array([posture]))[0])
+            eye = float(eye_height_m(h.height_m[i], posture))  # scalar: no arrays per human per frame
             body_z = eye - (r.eye_z - r.hip_z)
             r.body.setPos(0.0, -0.05 * self.scale, body_z)
             drop = max(body_z - 0.06, 0.05)

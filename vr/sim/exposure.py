@@ -7,7 +7,7 @@ which stops while the session is paused, so a long pause never triggers a rule b
 
 from __future__ import annotations
 
-from vr.config import ProfileConfig
+from vr.config import ProfileConfig, StepConfig
 from vr.sim.types import COMMANDS, RATING_SCALES, Command, Event, Mode, Rating
 
 
@@ -34,7 +34,7 @@ class ExposureEngine:
         self.changed = True  # the step or override changed since the session last looked
 
     @property
-    def step(self):  # -> StepConfig
+    def step(self) -> StepConfig:
         return self.profile.steps[self.step_index]
 
     def start(self, t_s: float) -> list[Event]:

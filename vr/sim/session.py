@@ -93,13 +93,13 @@ class Session:
             self.social.clear(left)
         if arrived:
             self.gaze.reset(np.asarray(arrived), self.crowd.body_yaw, self.rng)
-        if not np.array_equal(before, self.crowd.present) or arrived:
+        changed = bool(arrived) or not np.array_equal(before, self.crowd.present)
+        if changed or exposing:
             self.social.assign_moods(self.crowd.present, self.params.mood_shares, self.rng)
+        if changed:
             events.append(Event(self.t_s, "humans_changed", {
                 "arrived": [self.ids[i] for i in arrived], "left": [self.ids[i] for i in left],
                 "present": int(self.crowd.present.sum())}))
-        elif exposing:
-            self.social.assign_moods(self.crowd.present, self.params.mood_shares, self.rng)
         events.append(Event(self.t_s, "intensity", {
             "intensity": round(self.params.intensity, 4), "override": engine.intensity_override is not None,
             "distance_m": round(self.params.distance_m, 3), "dialogue_intensity": round(self.params.dialogue_intensity, 4)}))
