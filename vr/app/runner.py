@@ -2,12 +2,19 @@
 
 Task sorts (lower runs first; Panda3D's own event handling runs at 0 and drawing at 50):
 
-- ``vr-begin``  -999  start the frame clock (a headset backend waits for its frame here);
+- ``vr-begin``  -999  start the frame clock; a headset backend handles its runtime's events and
+                     waits for its frame here (``xrWaitFrame`` paces the loop to the display);
 - ``vr-poll``    -35  the head pose and the person's own inputs (patient, mouse, keys);
 - ``vr-inputs``  -30  add commands queued from elsewhere (a console, a test);
 - ``vr-step``      0  ``Session.step`` at the fixed step; the events go to the writer's queue;
 - ``vr-apply``    10  views read the new world; camera to the head; heads-up panel;
-- ``vr-end``    1000  frame-time telemetry, screenshots, the end of the run.
+- ``vr-end``    1000  frame-time telemetry, screenshots, the end of the run; a headset backend
+                     ends a frame that drew nothing.
+
+A backend may offer ``begin_frame()`` (returning the frame's step in seconds, or None),
+``end_frame()``, ``frame_stats()`` (comfort telemetry merged into ``frame_stats`` events),
+``alerts`` (a deque of messages for the clinician) and ``end_reason`` (set when the device ends
+the run, e.g. the headset session was lost); the screen backends offer none of these.
 
 Nothing slow runs in these tasks: the writer encodes and fsyncs on its own thread.
 """
@@ -59,6 +66,7 @@ class FrameLoop:
         self.done = False
         self.ended_reason = ""
         self._acc = 0.0
+        self._held: FrameInputs | None = None
         self._last_wall: float | None = None
         self._frame_start = 0.0
         self._frame_dt = 0.0
@@ -94,10 +102,14 @@ class FrameLoop:
 
     # -- tasks ---------------------------------------------------------------------------------
     def _begin(self, task):
+        begin = getattr(self.backend, "begin_frame", None)
+        device_dt = begin() if begin is not None else None
         now = time.perf_counter()
         self._frame_start = now
         if self.options.virtual_fps:
             self._frame_dt = 1.0 / self.options.virtual_fps
+        elif device_dt is not None:
+            self._frame_dt = min(device_dt, 0.25)  # display-time steps: smooth, and exact under a paced runtime
         else:
             self._frame_dt = 0.0 if self._last_wall is None else min(now - self._last_wall, 0.25)
         self._last_wall = now
@@ -123,9 +135,17 @@ class FrameLoop:
             n = 1
         else:
             self._acc += self._frame_dt
-            n = min(int(self._acc / step), MAX_STEPS_PER_FRAME)
-            self._acc = 0.0 if n == MAX_STEPS_PER_FRAME else self._acc - n * step
+            n = min(int(self._acc / step + 1e-6), MAX_STEPS_PER_FRAME)  # 1e-6: a display-paced dt of one step is one step
+            self._acc = 0.0 if n == MAX_STEPS_PER_FRAME else max(self._acc - n * step, 0.0)
         inputs = self.inputs
+        if self._held is not None:  # commands and ratings from frames that ran no step
+            inputs = replace(inputs, commands=self._held.commands + inputs.commands,
+                             ratings=self._held.ratings + inputs.ratings)
+            self._held = None
+        if n == 0:
+            if inputs.commands or inputs.ratings:
+                self._held = inputs  # never dropped: they go with the next step
+            return task.cont
         for k in range(n):
             self._advance(inputs if k == 0 else FrameInputs(inputs.head), step)
         return task.cont
@@ -138,14 +158,19 @@ class FrameLoop:
 
     def _apply(self, task):
         self._show(self._frame_dt)
-        while self.disk_alerts and self.world is not None:
-            message = self.disk_alerts.popleft()
-            # Into the record (it lands once the disk takes writes again) and onto the panel.
-            self._record([Event(self.world.t_s, "alert", {"level": "warning", "reason": "record_storage",
-                                                          "message": message})], 0.0)
+        device_alerts = getattr(self.backend, "alerts", None)
+        for queue, reason in ((self.disk_alerts, "record_storage"), (device_alerts, "headset")):
+            while queue and self.world is not None:
+                message = queue.popleft()
+                # Into the record (it lands once the disk takes writes again) and onto the panel.
+                self._record([Event(self.world.t_s, "alert", {"level": "warning", "reason": reason,
+                                                              "message": message})], 0.0)
         return task.cont
 
     def _end(self, task):
+        end = getattr(self.backend, "end_frame", None)
+        if end is not None:
+            end()
         self.frames += 1
         cpu_ms = (time.perf_counter() - self._frame_start) * 1000.0
         self._cpu_ms.append(round(cpu_ms, 2))
@@ -153,9 +178,12 @@ class FrameLoop:
         if world is not None and world.t_s >= self._stats_at:
             self._stats_at += 1.0
             over = sum(ms > FRAME_BUDGET_MS for ms in self._cpu_ms)
-            self._record([Event(world.t_s, "frame_stats", {"frames": len(self._cpu_ms), "cpu_ms": self._cpu_ms,
-                                                           "over_budget": over, "budget_ms": round(FRAME_BUDGET_MS, 2)})],
-                         0.0)
+            stats = {"frames": len(self._cpu_ms), "cpu_ms": self._cpu_ms, "over_budget": over,
+                     "budget_ms": round(FRAME_BUDGET_MS, 2)}
+            device = getattr(self.backend, "frame_stats", None)
+            if device is not None:
+                stats.update(device())
+            self._record([Event(world.t_s, "frame_stats", stats)], 0.0)
             self._cpu_ms = []
         if self.options.screenshots is not None and world is not None and world.t_s >= self._next_shot:
             path = self.options.screenshots / f"t{world.t_s:07.1f}s.png"
@@ -163,7 +191,10 @@ class FrameLoop:
             self.screenshots.append(path)
             self._next_shot += self.options.screenshot_every_s
         if world is not None and not self.done:
-            if world.mode == "ended":
+            device_end = getattr(self.backend, "end_reason", "")
+            if device_end:
+                self.finish(device_end)
+            elif world.mode == "ended":
                 self.finish("")
             elif self.options.seconds is not None and world.t_s >= self.options.seconds:
                 self.finish("run_finished")
