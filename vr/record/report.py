@@ -145,6 +145,27 @@ def _table(header: list[str], rows: list[list[str]], left: int = 1) -> str:
     return f"<table><tr>{head}</tr>{body}</table>"
 
 
+def _frames_summary(tables: Tables) -> str:
+    """Frame timing in one paragraph: what makes a session comfortable to sit through in a headset."""
+    rows = tables.frames
+    if not rows:
+        return "<p>No frame timing in this record (a simulation, or shorter than a second).</p>"
+    frames = sum(int(r["frames"]) for r in rows)
+    over = sum(int(r["over_budget"]) for r in rows)
+    medians = sorted(float(r["cpu_ms_median"]) for r in rows)
+    worst_p95 = max(float(r["cpu_ms_p95"]) for r in rows)
+    text = (f"{frames} frames; CPU time per frame: median of the per-second medians "
+            f"{medians[len(medians) // 2]:.1f} ms, worst second's 95th percentile {worst_p95:.1f} ms; "
+            f"{over} frame(s) ({over / max(frames, 1):.1%}) over the 90 Hz budget.")
+    headset = [r for r in rows if r["display_period_ms"] != ""]
+    if headset:
+        missed = sum(int(r["missed_frames"]) for r in headset)
+        period = headset[-1]["display_period_ms"]
+        text += (f" Headset: display period {period} ms ({1000 / float(period):.0f} Hz); {missed} display frame(s) "
+                 "missed (the runtime showed an old image again)." if period else "")
+    return f"<p>{html.escape(text)} Per second: frames.csv.</p>"
+
+
 def session_report(directory: str | Path) -> Path:
     """Write report.html and the CSV files into the session folder; returns the report's path."""
     directory = Path(directory)
@@ -183,11 +204,14 @@ def session_report(directory: str | Path) -> Path:
         _table(["time", "command", "applied", "source", "value", "reason"],
                [[_clock(c["t_s"]), c["command"], "yes" if c["applied"] else "no", c["source"], c["value"],
                  c["reason"]] for c in tables.commands]
-               + [[_clock(t), "panic (safe scene)", "yes", "", "", ""] for t in tables.panics], left=1),
+               + [[_clock(t), "panic (safe scene)", "yes", "", "", ""] for t in tables.panics]
+               + [[_clock(a["t_s"]), f"alert ({a['reason']})", "", "", "", a["message"]] for a in tables.alerts],
+               left=1),
         '<h2 id="transcript">Dialogue transcript</h2>',
         _table(["time", "speaker", "line", "text", "intent", "intensity"],
                [[_clock(s["t_s"]), s["speaker"], s["line_id"], s["text"] or "(speaking turn)", s["intent"],
                  s["intensity"]] for s in tables.speech], left=3) if tables.speech else "<p>No one spoke.</p>",
+        '<h2 id="frames">Frame timing and comfort</h2>', _frames_summary(tables),
         '<h2 id="files">Data files</h2>',
         "<ul>" + "".join(f'<li><a href="{p.name}">{p.name}</a></li>' for p in csvs) + "</ul>",
         f'<p class="note">Made by vr report on {datetime.now().strftime("%Y-%m-%d %H:%M")}. '

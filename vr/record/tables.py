@@ -39,6 +39,8 @@ class Tables:
     speech: list[dict[str, Any]]
     length_s: float
     step_names: list[str]
+    frames: list[dict[str, Any]] = field(default_factory=list)
+    alerts: list[dict[str, Any]] = field(default_factory=list)
 
 
 def build_tables(record: SessionRecord) -> Tables:
@@ -78,12 +80,29 @@ def build_tables(record: SessionRecord) -> Tables:
     speech = [{"t_s": e["t_s"], "speaker": e.get("human") or e.get("speaker", ""), "line_id": e.get("line_id", ""),
                "text": e.get("text", ""), "intent": e.get("intent", ""), "intensity": e.get("dialogue_intensity", "")}
               for e in record.of_kind("speech_turn", "utterance")]
+    frames = [_frame_row(e) for e in record.of_kind("frame_stats")]
+    alerts = [{"t_s": e["t_s"], "reason": e.get("reason", ""), "message": e.get("message", "")}
+              for e in record.of_kind("alert")]
     return Tables(steps, samples, ratings, commands, [e["t_s"] for e in record.of_kind("panic")], speech, length,
-                  [names.get(i, f"step {i}") for i in range(max(names, default=-1) + 1)])
+                  [names.get(i, f"step {i}") for i in range(max(names, default=-1) + 1)], frames, alerts)
+
+
+FRAME_COLUMNS = ["t_s", "frames", "cpu_ms_median", "cpu_ms_p95", "cpu_ms_max", "over_budget", "display_period_ms",
+                 "missed_frames", "not_rendered", "headset_state"]
+
+
+def _frame_row(e: dict[str, Any]) -> dict[str, Any]:
+    """One second of frame timing: CPU time per frame, and the headset's view where there is one."""
+    cpu = sorted(e.get("cpu_ms") or [0.0])
+    return {"t_s": e["t_s"], "frames": e.get("frames", len(cpu)), "cpu_ms_median": cpu[len(cpu) // 2],
+            "cpu_ms_p95": cpu[min(len(cpu) - 1, int(0.95 * len(cpu)))], "cpu_ms_max": cpu[-1],
+            "over_budget": e.get("over_budget", 0), "display_period_ms": e.get("display_period_ms", ""),
+            "missed_frames": e.get("missed_frames", ""), "not_rendered": e.get("not_rendered", ""),
+            "headset_state": e.get("headset_state", "")}
 
 
 def write_csvs(record: SessionRecord, tables: Tables, folder: Path) -> list[Path]:
-    """samples.csv, humans.csv (one row per human per sample), ratings.csv, steps.csv, events.csv."""
+    """samples.csv, humans.csv (one row per human per sample), ratings.csv, steps.csv, frames.csv, events.csv."""
     out = []
 
     def write(name: str, header: list[str], rows) -> None:
@@ -104,6 +123,7 @@ def write_csvs(record: SessionRecord, tables: Tables, folder: Path) -> list[Path
     write("steps.csv", ["index", "name", "start_s", "end_s", "duration_s", "reason", "suds_peak", "suds_end"],
           ([s.index, s.name, s.start_s, s.end_s, round(s.duration_s, 2), s.reason,
             max(s.suds) if s.suds else "", s.suds[-1] if s.suds else ""] for s in tables.steps))
+    write("frames.csv", FRAME_COLUMNS, ([f[c] for c in FRAME_COLUMNS] for f in tables.frames))
     write("events.csv", ["seq", "t_s", "kind", "details"],
           ([e["seq"], e["t_s"], e["kind"],
             json.dumps({k: v for k, v in e.items() if k not in ("seq", "t_s", "kind", "hash")}, ensure_ascii=False)]
