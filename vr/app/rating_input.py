@@ -1,0 +1,187 @@
+"""Rating in the headset: a slider the patient answers with a controller or by looking.
+
+When the session asks for a rating (``WorldState.rating_prompt``), a panel appears 1.3 m ahead
+of the patient, at eye height, facing them. The patient answers in whichever way suits them:
+
+- **controller**: the thumbstick (or trackpad) moves the marker; pointing at a number moves it
+  there; the trigger records the value;
+- **gaze dwell**: looking at one number for ``DWELL_S`` seconds records it (no hands needed,
+  for a patient whose hands are busy or bandaged).
+
+Pure logic (no Panda3D): the panel's placement, the ray hit, the marker, the dwell timer. The
+view (``vr.render.rating_panel``) draws what this decides.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+from vr.sim import HeadPose, Rating
+
+DWELL_S = 2.0
+PANEL_DISTANCE_M = 1.3
+PANEL_WIDTH_M = 1.0
+PANEL_HEIGHT_M = 0.42
+STICK_DEADZONE = 0.25
+TRIGGER_ON, TRIGGER_OFF = 0.7, 0.3   # hysteresis, so a half-pressed trigger does not chatter
+
+
+@dataclass(frozen=True)
+class Scale:
+    name: str
+    low: int
+    high: int
+    tick: int
+    question: str
+    low_label: str
+    high_label: str
+
+    @property
+    def ticks(self) -> list[int]:
+        return list(range(self.low, self.high + 1, self.tick))
+
+    @property
+    def speed_per_s(self) -> float:
+        """How fast a fully pushed thumbstick moves the marker: the whole scale in 2.5 s."""
+        return (self.high - self.low) / 2.5
+
+
+SCALES = {
+    "suds": Scale("suds", 0, 100, 10, "How anxious do you feel right now?", "0 calm", "100 worst ever"),
+    "pain": Scale("pain", 0, 10, 1, "How much pain do you feel right now?", "0 none", "10 worst"),
+    "ssq": Scale("ssq", 0, 3, 1, "Any dizziness or nausea?", "0 none", "3 severe"),
+}
+
+
+@dataclass(frozen=True)
+class Placement:
+    """Where the panel stands: centre (scene frame, metres) and the heading it faces back along."""
+
+    center_m: tuple[float, float, float]
+    yaw_deg: float
+
+    @staticmethod
+    def ahead_of(head: HeadPose) -> "Placement":
+        r = math.radians(head.yaw_deg)
+        x, y, z = head.position_m
+        c = (x - math.sin(r) * PANEL_DISTANCE_M, y + math.cos(r) * PANEL_DISTANCE_M, z - 0.05)
+        return Placement(c, head.yaw_deg)
+
+    def hit(self, origin: tuple[float, float, float], direction: tuple[float, float, float]) -> tuple[float, float] | None:
+        """Where a ray meets the panel: (u, v) in [0, 1] across and up, or None if it misses."""
+        r = math.radians(self.yaw_deg)
+        normal = np.array([-math.sin(r), math.cos(r), 0.0])   # the panel faces back towards the patient
+        right = np.array([math.cos(r), math.sin(r), 0.0])
+        d = np.asarray(direction, dtype=float)
+        denom = float(d @ normal)
+        if denom <= 1e-6:
+            return None  # parallel, or looking away from the panel
+        o = np.asarray(origin, dtype=float)
+        t = float((np.asarray(self.center_m) - o) @ normal) / denom
+        if t <= 0:
+            return None
+        p = o + t * d - np.asarray(self.center_m)
+        u = float(p @ right) / PANEL_WIDTH_M + 0.5
+        v = float(p[2]) / PANEL_HEIGHT_M + 0.5
+        if not (0.0 <= u <= 1.0 and 0.0 <= v <= 1.0):
+            return None
+        return u, v
+
+
+def head_ray(head: HeadPose) -> tuple[tuple[float, float, float], tuple[float, float, float]]:
+    """The line of sight from the head (scene frame): origin and unit direction."""
+    h, p = math.radians(head.yaw_deg), math.radians(head.pitch_deg)
+    return head.position_m, (-math.sin(h) * math.cos(p), math.cos(h) * math.cos(p), math.sin(p))
+
+
+@dataclass
+class Pointer:
+    """One frame of the patient's pointing: a ray, how far the stick is pushed, the trigger."""
+
+    origin: tuple[float, float, float]
+    direction: tuple[float, float, float]
+    stick_x: float = 0.0
+    trigger: float = 0.0
+    hand: str = ""
+
+
+class RatingInput:
+    """The marker, the dwell timer and the trigger edge for the rating being asked, if any."""
+
+    def __init__(self) -> None:
+        self.scale: Scale | None = None
+        self.placement: Placement | None = None
+        self.value = 0.0
+        self.hover: int | None = None      # the number being looked or pointed at
+        self.dwell_s = 0.0
+        self._trigger_down = True          # a trigger already held when the panel opens does not answer it
+        self.pulses: list[str] = []        # hands to buzz this frame (the marker moved, a rating recorded)
+
+    def update(self, prompt: str | None, head: HeadPose, gaze: Pointer, hands: list[Pointer],
+               dt_s: float) -> Rating | None:
+        """Advance one frame; returns the rating when the patient gives one."""
+        self.pulses = []
+        if prompt is None or prompt not in SCALES:
+            self.scale = None
+            return None
+        if self.scale is None or self.scale.name != prompt:
+            self.scale = SCALES[prompt]
+            self.placement = Placement.ahead_of(head)
+            half_ticks = (self.scale.high - self.scale.low) // 2 // self.scale.tick
+            self.value = float(self.scale.low + half_ticks * self.scale.tick)  # start mid-scale
+            self.hover, self.dwell_s = None, 0.0
+            self._trigger_down = any(h.trigger > TRIGGER_OFF for h in hands)
+        scale, before = self.scale, self._tick_of(self.value)
+        for hand in hands:
+            if abs(hand.stick_x) > STICK_DEADZONE:
+                self.value = min(scale.high, max(scale.low, self.value + hand.stick_x * scale.speed_per_s * dt_s))
+        pointed = [(h, self._tick_at(h)) for h in hands]
+        pointed = [(h, t) for h, t in pointed if t is not None]
+        for hand, tick in pointed:
+            self.value = float(tick)
+        gaze_tick = self._tick_at(gaze)
+        target = pointed[0][1] if pointed else gaze_tick
+        if target is not None and target == self.hover:
+            self.dwell_s += dt_s
+        else:
+            self.hover, self.dwell_s = target, 0.0
+        if self._tick_of(self.value) != before:
+            self.pulses += [h.hand for h in hands if h.hand]
+        pressed = any(h.trigger >= TRIGGER_ON for h in hands)
+        released = all(h.trigger <= TRIGGER_OFF for h in hands)
+        answer, via = None, ""
+        if pressed and not self._trigger_down:
+            answer, via = float(round(self.value)), "headset_controller"
+        elif self.hover is not None and not pointed and self.dwell_s >= DWELL_S:
+            answer, via = float(self.hover), "headset_gaze"
+        self._trigger_down = pressed or (self._trigger_down and not released)
+        if answer is None:
+            return None
+        self.pulses += [h.hand for h in hands if h.hand]
+        self.scale, self.dwell_s, self.hover = None, 0.0, None
+        return Rating(prompt, answer, via)
+
+    @property
+    def dwell_fraction(self) -> float:
+        return min(1.0, self.dwell_s / DWELL_S)
+
+    def _tick_of(self, value: float) -> int:
+        s = self.scale
+        assert s is not None
+        return int(round((value - s.low) / s.tick)) * s.tick + s.low
+
+    def _tick_at(self, pointer: Pointer) -> int | None:
+        if self.placement is None or self.scale is None:
+            return None
+        hit = self.placement.hit(pointer.origin, pointer.direction)
+        if hit is None:
+            return None
+        u, v = hit
+        if not (0.2 <= v <= 0.65):  # the row of numbers, not the question above or the hint below
+            return None
+        ticks = self.scale.ticks
+        slot = min(len(ticks) - 1, max(0, int((u - 0.05) / 0.9 * len(ticks))))
+        return ticks[slot] if 0.05 <= u <= 0.95 else None
