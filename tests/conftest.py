@@ -39,3 +39,26 @@ def waiting_room() -> SceneConfig:
 @pytest.fixture(scope="session")
 def speaking():
     return load_profile(ROOT / "exposure_profiles" / "public_speaking.yaml")
+
+
+@pytest.fixture
+def display():
+    """A virtual X display (Xvfb) for tests of real windows; its name, e.g. ':93'."""
+    import os
+    import shutil
+    import subprocess
+    import time
+
+    if not shutil.which("Xvfb"):
+        pytest.skip("Xvfb is needed (scripts/setup.sh installs it)")
+    number = 90 + os.getpid() % 9
+    proc = subprocess.Popen(["Xvfb", f":{number}", "-screen", "0", "1280x800x24", "-nolisten", "tcp"],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    time.sleep(1.0)
+    assert proc.poll() is None, "Xvfb did not start"
+    yield f":{number}"
+    proc.terminate()
+    proc.wait(timeout=10)
+
+
+from xr_runtime.plugin import xr_runtime  # noqa: E402,F401  (pytest fixture: the OpenXR test runtime)

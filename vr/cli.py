@@ -148,11 +148,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--size", default="960x540", help="window or buffer size")
     p.set_defaults(func=cmd_replay)
 
+    from vr.app.doctor import add_doctor_parser
     from vr.app.run_cli import add_run_parsers
     from vr.app.simulate_cli import add_simulate_parser
 
     add_simulate_parser(sub)
     add_run_parsers(sub)
+    add_doctor_parser(sub)
     return parser
 
 

@@ -23,8 +23,8 @@ from vr.sim import HeadPose, Rating
 
 DWELL_S = 2.0
 PANEL_DISTANCE_M = 1.3
-PANEL_WIDTH_M = 1.0
-PANEL_HEIGHT_M = 0.42
+PANEL_WIDTH_M = 1.1
+PANEL_HEIGHT_M = 0.5
 STICK_DEADZONE = 0.25
 TRIGGER_ON, TRIGGER_OFF = 0.7, 0.3   # hysteresis, so a half-pressed trigger does not chatter
 
@@ -64,7 +64,7 @@ class Placement:
     yaw_deg: float
 
     @staticmethod
-    def ahead_of(head: HeadPose) -> "Placement":
+    def ahead_of(head: HeadPose) -> Placement:
         r = math.radians(head.yaw_deg)
         x, y, z = head.position_m
         c = (x - math.sin(r) * PANEL_DISTANCE_M, y + math.cos(r) * PANEL_DISTANCE_M, z - 0.05)

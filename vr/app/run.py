@@ -35,40 +35,64 @@ def display_available() -> bool:
 def run_rendered(loaded: LoadedProfile, *, backend_kind: str, seconds: float | None, seed: int, out: Path,
                  pseudonym: str, screenshots: Path | None = None, size: tuple[int, int] = (960, 540),
                  fps: float = 30.0, patient: PatientParams | None = None, screenshot_every_s: float = 10.0,
-                 batched: bool = True, on_loop=None) -> RunResult:
-    """Run a rendered session; ``backend_kind`` 'offscreen' (synthetic patient) or 'desktop' (you)."""
-    from vr.app.inputs import DesktopControls, PatientSource
-    from vr.backends.screen import ScreenBackend
+                 batched: bool = True, on_loop=None, xr_scale: float = 1.0) -> RunResult:
+    """Run a rendered session.
+
+    ``backend_kind``: 'offscreen' (headless, synthetic patient), 'desktop' (you, in a window) or
+    'openxr' (a patient in a headset; the window mirrors the left eye and shows the clinician's panel).
+    """
     from vr.render.hud import Hud
     from vr.render.world_view import WorldView
 
     profile = loaded.config
     session = Session(profile, loaded.scene.config, seed)
-    backend = ScreenBackend(backend_kind, size, title=f"vr - {profile.name}")
+    backend = _open_backend(backend_kind, session, size, xr_scale, f"vr - {profile.name}")
     hud = None
+    source = None
     loop_ref: list[FrameLoop] = []
     try:
         scenes = {profile.scene: loaded.scene.config, profile.safety.safe_scene: loaded.safe_scene.config}
         ambience = None
-        if backend_kind == "desktop":
+        on_screen = backend_kind == "desktop" or (backend_kind == "openxr" and not backend.headless)
+        if on_screen:
             from vr.render.ambience import AmbiencePlayer
 
             ambience = AmbiencePlayer(backend.base.loader)
         view = WorldView(backend.base.render, backend.overlay, scenes, session.human_seed, session.height_m,
                          batched=batched, ambience=ambience)
-        if backend_kind == "desktop":
+        if on_screen:
             hud = Hud(backend.base, profile.name, len(profile.steps))
+        extra: dict = {"window": list(size)}
+        if backend_kind == "openxr":
+            from vr.app.headset import HeadsetSource
+
+            source = HeadsetSource(backend, session.head)
+            if hud is not None:
+                backend.base.accept("h", hud.toggle_help)
+                backend.base.accept("escape", lambda: loop_ref[0].finish("stopped_by_clinician"))
+            options = LoopOptions(seconds=seconds, screenshots=screenshots, screenshot_every_s=screenshot_every_s)
+            from vr.backends.openxr.gl import FORMAT_NAMES
+
+            chain = backend.xr.swapchains[0]
+            extra.update(renderer=backend.gl_info["renderer"], headset=backend.info.to_dict(),
+                         eye_size=[list(s) for s in backend.eye_sizes], tracking_space=backend.xr.space_kind,
+                         swapchain_format=FORMAT_NAMES.get(chain.format, hex(chain.format)))
+        elif backend_kind == "desktop":
+            from vr.app.inputs import DesktopControls
+
             source = DesktopControls(backend.base, session.head, on_help=hud.toggle_help,
                                      on_quit=lambda: loop_ref[0].finish("stopped_by_clinician"))
             options = LoopOptions(seconds=seconds, screenshots=screenshots, screenshot_every_s=screenshot_every_s)
+            extra["renderer"] = backend.base.win.getGsg().getDriverRenderer()
         else:
+            from vr.app.inputs import PatientSource
+
             source = PatientSource(SyntheticPatient(patient or PatientParams(), seed, session.head))
             options = LoopOptions(virtual_fps=fps, seconds=seconds, screenshots=screenshots,
                                   screenshot_every_s=screenshot_every_s)
+            extra["renderer"] = backend.base.win.getGsg().getDriverRenderer()
         alerts: list = []
-        writer = SessionWriter(out, record_meta(loaded, pseudonym=pseudonym, backend=backend_kind, seed=seed,
-                                                window=list(size),
-                                                renderer=backend.base.win.getGsg().getDriverRenderer()),
+        writer = SessionWriter(out, record_meta(loaded, pseudonym=pseudonym, backend=backend_kind, seed=seed, **extra),
                                on_error=lambda message: (alerts[0].append(message) if alerts else None),
                                attachments=record_files(loaded))
         tally = Tally(loaded, seed)
@@ -90,4 +114,16 @@ def run_rendered(loaded: LoadedProfile, *, backend_kind: str, seconds: float | N
     finally:
         if hud is not None:
             hud.destroy()
+        if source is not None and hasattr(source, "destroy"):
+            source.destroy()
         backend.close()
+
+
+def _open_backend(kind: str, session: Session, size: tuple[int, int], xr_scale: float, title: str):
+    if kind == "openxr":
+        from vr.backends.openxr.backend import OpenXRBackend
+
+        return OpenXRBackend(start=session.head, mirror_size=size, scale=xr_scale, title=title)
+    from vr.backends.screen import ScreenBackend
+
+    return ScreenBackend(kind, size, title=title)

@@ -20,26 +20,51 @@ def _size(text: str) -> tuple[int, int]:
     return w, h
 
 
+def choose_backend(quiet: bool) -> str:
+    """``--backend auto``: a headset when an OpenXR runtime answers with one, else a window, else offscreen."""
+    from vr.app.doctor import headless
+    from vr.app.run import display_available
+
+    try:
+        from vr.backends.openxr.instance import HeadsetRefused, HeadsetUnavailable, probe
+
+        info = probe(headless())
+    except ImportError:
+        reason = "pyopenxr is not installed"
+    except (HeadsetUnavailable, HeadsetRefused) as e:
+        reason = str(e).splitlines()[0].rstrip(":. ")
+        if isinstance(e, HeadsetUnavailable):
+            reason = "no OpenXR runtime with a headset answered (`vr doctor` says more)"
+    else:
+        if not quiet:
+            print(f"backend: openxr ({info.runtime_name}, {info.system_name})")
+        return "openxr"
+    backend = "desktop" if display_available() else "offscreen"
+    if not quiet:
+        where = "a display is available" if backend == "desktop" else "no display found (DISPLAY is not set)"
+        print(f"backend: {backend} ({reason}; {where})")
+    return backend
+
+
 def cmd_run(args: argparse.Namespace) -> int:
     from vr.app.run import display_available, run_rendered
 
     backend = args.backend
     if backend == "auto":
-        backend = "desktop" if display_available() else "offscreen"
-        if not args.quiet:
-            why = "a display is available" if backend == "desktop" else "no display found (DISPLAY is not set)"
-            print(f"backend: {backend} ({why})")
+        backend = choose_backend(args.quiet)
     if backend == "desktop" and not display_available():
         raise CommandError(f"vr {args.command}: no display for a window; use --backend offscreen, or run under Xvfb")
     seconds = args.seconds if args.seconds and args.seconds > 0 else None
     if backend == "offscreen" and seconds is None:
         raise CommandError(f"vr {args.command}: an offscreen run needs --seconds")
+    if backend == "openxr" and not 0.25 <= args.xr_scale <= 2.0:
+        raise CommandError(f"vr {args.command}: --xr-scale {args.xr_scale} is outside 0.25 to 2.0")
     pseudonym, params, loaded, out = session_setup(args)
     shots = Path(args.screenshots) if args.screenshots else None
     try:
         result = run_rendered(loaded, backend_kind=backend, seconds=seconds, seed=args.seed, out=out,
                               pseudonym=pseudonym, screenshots=shots, size=args.size, fps=args.fps, patient=params,
-                              screenshot_every_s=args.screenshot_every)
+                              screenshot_every_s=args.screenshot_every, xr_scale=args.xr_scale)
     except (FileExistsError, PermissionError, RuntimeError) as e:
         raise CommandError(f"vr {args.command}: {e}", 1) from None
     summary = result.summary
@@ -55,9 +80,7 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 def cmd_demo(args: argparse.Namespace) -> int:
     if args.backend == "auto":
-        from vr.app.run import display_available
-
-        args.backend = "desktop" if display_available() else "offscreen"
+        args.backend = choose_backend(args.quiet)
     out = Path(args.out) if args.out else default_out(args.pseudonym)
     if args.backend == "offscreen" and not args.screenshots:
         args.screenshots = str(out / "screenshots")
@@ -75,8 +98,11 @@ def add_run_parsers(sub: argparse._SubParsersAction) -> None:
         add_common(p, seconds=130.0 if demo else 0.0, profile_required=name == "run",
                    profile_default=DEMO_PROFILE if name != "run" else None)
         default_backend = {"run": "auto", "preview": "desktop", "demo": "auto"}[name]
-        p.add_argument("--backend", choices=("auto", "offscreen", "desktop"), default=default_backend,
-                       help="where frames go (auto: a window when a display exists, else offscreen)")
+        p.add_argument("--backend", choices=("auto", "openxr", "desktop", "offscreen"), default=default_backend,
+                       help="where frames go (auto: a headset when an OpenXR runtime answers, else a window "
+                            "when a display exists, else offscreen)")
+        p.add_argument("--xr-scale", type=float, default=1.0, metavar="F",
+                       help="openxr: eye resolution as a share of the headset's recommended size (0.25-2.0)")
         p.add_argument("--screenshots", metavar="DIR", help="save a screenshot every --screenshot-every seconds")
         p.add_argument("--screenshot-every", type=float, default=20.0 if demo else 10.0, metavar="S")
         p.add_argument("--size", type=_size, default=(960, 540), help="window or buffer size, e.g. 1280x720")

@@ -30,6 +30,7 @@ from vr.app.summary import Tally
 from vr.record import SessionWriter
 from vr.sim import Command, Event, FrameInputs, Session, WorldState
 
+TASKS = ("vr-begin", "vr-poll", "vr-inputs", "vr-step", "vr-apply", "vr-end")
 FRAME_BUDGET_MS = 1000.0 / 90.0
 MAX_STEPS_PER_FRAME = 8
 
@@ -82,6 +83,7 @@ class FrameLoop:
 
     def start(self) -> None:
         tm = self.base.taskMgr
+        self.stop()  # a loop left behind by an earlier run in this process must not run with this one
         tm.add(self._begin, "vr-begin", sort=-999)
         tm.add(self._poll, "vr-poll", sort=-35)
         tm.add(self._inputs, "vr-inputs", sort=-30)
@@ -96,9 +98,17 @@ class FrameLoop:
     def run(self) -> str:
         """Run frames until the session ends; returns why it ended."""
         self.start()
-        while not self.done:
-            self.base.taskMgr.step()
+        try:
+            while not self.done:
+                self.base.taskMgr.step()
+        finally:
+            self.stop()
         return self.ended_reason
+
+    def stop(self) -> None:
+        """Remove this loop's tasks: Panda3D's task manager outlives any one ShowBase."""
+        for name in TASKS:
+            self.base.taskMgr.remove(name)
 
     # -- tasks ---------------------------------------------------------------------------------
     def _begin(self, task):

@@ -59,7 +59,7 @@ class Pose:
         return m
 
     @staticmethod
-    def from_matrix(m: NDArray[np.float64]) -> "Pose":
+    def from_matrix(m: NDArray[np.float64]) -> Pose:
         return Pose(tuple(float(v) for v in m[:3, 3]), matrix_to_quat(m[:3, :3]))
 
 
@@ -216,7 +216,7 @@ class Anchor:
 
     @staticmethod
     def recenter(tracked_head: Pose, place_m: tuple[float, float, float], yaw_deg: float,
-                 floor_offset_m: float = 0.0) -> "Anchor":
+                 floor_offset_m: float = 0.0) -> Anchor:
         """The anchor that maps ``tracked_head`` onto ``place_m`` (x, y) facing ``yaw_deg``.
 
         Height is kept as tracked (a seated patient sees from seated height) plus
