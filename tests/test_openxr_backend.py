@@ -98,6 +98,59 @@ def test_head_tracking_reaches_the_session_in_the_scene_frame(xr_runtime, tmp_pa
     assert ((last_yaw - start_yaw + 180) % 360 - 180) == pytest.approx(40.0, abs=0.5)
 
 
+def test_menu_button_recenters_the_patient_at_their_place(xr_runtime, tmp_path):
+    # The patient turns 90 degrees right and steps aside, then presses the menu button.
+    xr_runtime.head_path = lambda i: ((0.0, 1.65, 0.0), yaw_quat(0.0)) if i < 30 else ((0.8, 1.65, 0.3), yaw_quat(-90.0))
+    left = xr_runtime.controllers["left"]
+
+    def script(loop):
+        def press(task):
+            left.menu = 45 <= loop.frames < 50
+            return task.cont
+
+        loop.base.taskMgr.add(press, "test-menu", sort=-1000)
+
+    _, out = run(tmp_path, seconds=0.9, on_loop=script)
+    clean(xr_runtime)
+    samples = [e for e in events(out) if e["kind"] == "sample"]
+    first, turned, last = samples[0]["head"], samples[4]["head"], samples[-1]["head"]
+    assert ((turned["yaw_deg"] - first["yaw_deg"] + 180) % 360 - 180) == pytest.approx(-90.0, abs=0.5)
+    assert last["yaw_deg"] == pytest.approx(first["yaw_deg"], abs=0.5)  # facing the scene's way again
+    assert last["position_m"][:2] == pytest.approx(first["position_m"][:2], abs=0.01)
+
+
+def test_resolution_scale_local_space_and_a_linear_swapchain(xr_runtime, tmp_path):
+    import xr
+
+    xr_runtime.reference_spaces = [s for s in xr_runtime.reference_spaces if s != xr.ReferenceSpaceType.STAGE]
+    xr_runtime.swapchain_formats = [0x8058]  # GL_RGBA8 only
+    _, out = run(tmp_path, seconds=0.3, xr_scale=0.5)
+    clean(xr_runtime)
+    last = xr_runtime.submissions[-1]
+    assert last.space == "LOCAL"
+    assert [v.image_rect[2:] for v in last.views] == [(96, 80), (96, 80)]
+    meta = json.loads((out / "session.json").read_text())
+    assert meta["tracking_space"] == "LOCAL" and meta["swapchain_format"] == "GL_RGBA8"
+    # LOCAL's origin is the starting head: the scene's eye height is the floor offset.
+    from vr.sim import Session
+
+    loaded = load_profile(PROFILE)
+    start_z = Session(loaded.config, loaded.scene.config, 3).head.position_m[2]
+    sample = [e for e in events(out) if e["kind"] == "sample"][-1]
+    tracked_above_local_origin = 1.65 - xr_runtime.local_height_m
+    assert sample["head"]["position_m"][2] == pytest.approx(start_z + tracked_above_local_origin, abs=0.01)
+
+
+def test_a_runtime_with_no_8bit_swapchain_format_is_refused_clearly(xr_runtime, tmp_path):
+    from vr.backends.openxr.instance import HeadsetRefused
+
+    xr_runtime.swapchain_formats = [0x881A]  # GL_RGBA16F only
+    with pytest.raises(HeadsetRefused, match="GL_RGBA16F"):
+        run(tmp_path, seconds=0.3)
+    assert not (tmp_path / "rec").exists()
+    assert not xr_runtime.live_instances  # torn down in reverse, the instance included
+
+
 def test_comfort_telemetry_goes_into_the_record(xr_runtime, tmp_path):
     _, out = run(tmp_path, seconds=2.2)
     stats = [e for e in events(out) if e["kind"] == "frame_stats"]
@@ -108,8 +161,9 @@ def test_comfort_telemetry_goes_into_the_record(xr_runtime, tmp_path):
         assert all(ms > 0 for ms in e["cpu_ms"])
 
 
-def test_loss_of_the_session_mid_run_ends_cleanly_with_an_intact_record(xr_runtime, tmp_path):
-    xr_runtime.schedule(30, "loss_pending")
+@pytest.mark.parametrize("incident", ["loss_pending", "instance_loss"])
+def test_loss_of_the_session_mid_run_ends_cleanly_with_an_intact_record(xr_runtime, tmp_path, incident):
+    xr_runtime.schedule(30, incident)
     result, out = run(tmp_path, seconds=10.0)
     clean(xr_runtime)
     assert result.ended == "headset_lost"
@@ -234,3 +288,23 @@ def test_desktop_mirror_window_binds_its_glx_context(display, tmp_path):
     assert got["states"][-1] == "EXITING"
     assert min(got["eye_std"]) > 10.0 and got["eye_diff"] > 2.0
     assert got["screenshots"] >= 2  # the mirror window (the left eye) was captured
+
+
+def test_people_look_the_same_in_the_headset_batched_or_not(xr_runtime, tmp_path):
+    # Batched humans are skinned on the GPU; the headset path must not upset that (it once did:
+    # heads and arms vanished). A seated interviewer in view, drawn both ways, must match.
+    xr_runtime.capture = True
+    xr_runtime.head_pose = ((0.0, 1.2, 0.0), (0.0, 0.0, 0.0, 1.0))
+    interview = ROOT / "exposure_profiles" / "job_interview.yaml"
+    images = []
+    for batched in (True, False):
+        def script(loop):
+            loop.submit(Command("goto_step", value=4, source="test"))
+
+        run_rendered(load_profile(interview), backend_kind="openxr", seconds=1.0, seed=11,
+                     out=tmp_path / f"b{int(batched)}", pseudonym="XR-05", size=(160, 90), on_loop=script,
+                     batched=batched)
+        images.append(xr_runtime.submissions[-1].views[0].pixels[..., :3].astype(int))
+    clean(xr_runtime)
+    differing = (np.abs(images[0] - images[1]).max(axis=2) > 40).sum()
+    assert differing < 20, f"{differing} pixels differ (the broken skinning gave over 300)"

@@ -8,9 +8,23 @@ import numpy as np
 import pytest
 
 from vr.backends.xrmath import (
-    XR_TO_PANDA, Anchor, Fov, Pose, film_from_fov, hpr_from_matrix, matrix_from_hpr, matrix_to_quat,
-    mean_pose, pose_to_panda, position_to_panda, position_to_xr, projection_matrix, quat_to_matrix,
-    quat_to_panda, quat_to_xr, relative,
+    XR_TO_PANDA,
+    Anchor,
+    Fov,
+    Pose,
+    film_from_fov,
+    hpr_from_matrix,
+    matrix_from_hpr,
+    matrix_to_quat,
+    mean_pose,
+    pose_to_panda,
+    position_to_panda,
+    position_to_xr,
+    projection_matrix,
+    quat_to_matrix,
+    quat_to_panda,
+    quat_to_xr,
+    relative,
 )
 
 RNG = np.random.default_rng(7)

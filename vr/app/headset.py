@@ -18,8 +18,10 @@ from vr.sim import FrameInputs, HeadPose, WorldState
 class HeadsetSource:
     """Reads an ``OpenXRBackend``; draws the rating panel and the controllers in the scene."""
 
-    def __init__(self, backend, start: HeadPose) -> None:
+    def __init__(self, backend, start: HeadPose, keys=None) -> None:
+        """``keys``: the clinician's keys on the mirror window (a ``ClinicianKeys``), if there is one."""
         self.backend = backend
+        self.keys = keys
         self.head = start
         self.rating = RatingInput()
         self.panel = RatingPanelView(backend.base.render)
@@ -53,7 +55,11 @@ class HeadsetSource:
         self.hands.update(poses, show_rays=self.rating.scale is not None)
         commands = tuple(self.backend.commands)
         self.backend.commands.clear()
-        return FrameInputs(self.head, commands, (rating,) if rating is not None else ())
+        ratings = (rating,) if rating is not None else ()
+        if self.keys is not None:
+            keyed, keyed_ratings = self.keys.drain(world)
+            commands, ratings = commands + keyed, ratings + keyed_ratings
+        return FrameInputs(self.head, commands, ratings)
 
     def destroy(self) -> None:
         self.panel.destroy()

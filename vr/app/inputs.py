@@ -26,21 +26,15 @@ class PatientSource:
         return self.patient.act(world, dt_s)
 
 
-class DesktopControls:
-    """Mouse-look and WASD move the patient's head; keys send the clinician's essentials."""
+class ClinicianKeys:
+    """The clinician's keys on the desktop window: pause, panic, steps, SUDS, help, stop.
 
-    KEYS = ("w", "a", "s", "d")
+    Used by the desktop preview and by the headset's mirror window alike.
+    """
 
-    def __init__(self, base, start: HeadPose, on_help=None, on_quit=None) -> None:
-        self.base = base
-        self.head = start
+    def __init__(self, base, on_help=None, on_quit=None) -> None:
         self.pending: deque[Command | Rating] = deque()
-        self.held: set[str] = set()
         self.mode = "running"
-        self._center = None
-        for key in self.KEYS:
-            base.accept(key, self.held.add, [key])
-            base.accept(f"{key}-up", self.held.discard, [key])
         base.accept("space", self._space)
         base.accept("p", self.pending.append, [Command("panic", source="keyboard")])
         base.accept("arrow_up", self.pending.append, [Command("step_up", source="keyboard")])
@@ -57,6 +51,32 @@ class DesktopControls:
         name = "pause" if self.mode == "running" else "resume"
         self.pending.append(Command(name, source="keyboard"))
 
+    def drain(self, world: WorldState | None) -> tuple[tuple[Command, ...], tuple[Rating, ...]]:
+        """The commands and ratings keyed since the last frame."""
+        if world is not None:
+            self.mode = world.mode
+        commands, ratings = [], []
+        while self.pending:
+            item = self.pending.popleft()
+            (commands if isinstance(item, Command) else ratings).append(item)
+        return tuple(commands), tuple(ratings)
+
+
+class DesktopControls:
+    """Mouse-look and WASD move the patient's head; keys send the clinician's essentials."""
+
+    KEYS = ("w", "a", "s", "d")
+
+    def __init__(self, base, start: HeadPose, on_help=None, on_quit=None) -> None:
+        self.base = base
+        self.head = start
+        self.held: set[str] = set()
+        self._center = None
+        for key in self.KEYS:
+            base.accept(key, self.held.add, [key])
+            base.accept(f"{key}-up", self.held.discard, [key])
+        self.keys = ClinicianKeys(base, on_help, on_quit)
+
     def _mouse(self) -> tuple[float, float]:
         win = self.base.win
         if win is None or not self.base.mouseWatcherNode.hasMouse():
@@ -72,8 +92,6 @@ class DesktopControls:
         return dx, dy
 
     def poll(self, world: WorldState | None, dt_s: float) -> FrameInputs:
-        if world is not None:
-            self.mode = world.mode
         dx, dy = self._mouse()
         yaw = self.head.yaw_deg - dx * MOUSE_DEG_PER_PX
         pitch = max(-80.0, min(80.0, self.head.pitch_deg - dy * MOUSE_DEG_PER_PX))
@@ -84,8 +102,5 @@ class DesktopControls:
         x += -math.sin(r) * fwd + math.cos(r) * side
         y += math.cos(r) * fwd + math.sin(r) * side
         self.head = HeadPose((x, y, z), yaw, pitch, 0.0)
-        commands, ratings = [], []
-        while self.pending:
-            item = self.pending.popleft()
-            (commands if isinstance(item, Command) else ratings).append(item)
-        return FrameInputs(self.head, tuple(commands), tuple(ratings))
+        commands, ratings = self.keys.drain(world)
+        return FrameInputs(self.head, commands, ratings)

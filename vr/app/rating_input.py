@@ -143,7 +143,7 @@ class RatingInput:
         for hand, tick in pointed:
             self.value = float(tick)
         gaze_tick = self._tick_at(gaze)
-        target = pointed[0][1] if pointed else gaze_tick
+        target = pointed[-1][1] if pointed else gaze_tick  # the hand that set the marker
         if target is not None and target == self.hover:
             self.dwell_s += dt_s
         else:

@@ -65,11 +65,13 @@ def run_rendered(loaded: LoadedProfile, *, backend_kind: str, seconds: float | N
         extra: dict = {"window": list(size)}
         if backend_kind == "openxr":
             from vr.app.headset import HeadsetSource
+            from vr.app.inputs import ClinicianKeys
 
-            source = HeadsetSource(backend, session.head)
-            if hud is not None:
-                backend.base.accept("h", hud.toggle_help)
-                backend.base.accept("escape", lambda: loop_ref[0].finish("stopped_by_clinician"))
+            keys = None
+            if hud is not None:  # the mirror window takes the clinician's keys, as the preview does
+                keys = ClinicianKeys(backend.base, on_help=hud.toggle_help,
+                                     on_quit=lambda: loop_ref[0].finish("stopped_by_clinician"))
+            source = HeadsetSource(backend, session.head, keys)
             options = LoopOptions(seconds=seconds, screenshots=screenshots, screenshot_every_s=screenshot_every_s)
             from vr.backends.openxr.gl import FORMAT_NAMES
 

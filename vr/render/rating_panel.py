@@ -62,21 +62,21 @@ class RatingPanelView:
         content = self.root.attachNewNode("content")
         w, h = PANEL_WIDTH_M, PANEL_HEIGHT_M
         _card(content, "back", -w / 2, w / 2, -h / 2, h / 2, (0.08, 0.1, 0.14, 0.9))
-        _text(content, scale.question, 0.0, h / 2 - 0.08, 0.05)
+        _text(content, scale.question, 0.0, h / 2 - 0.09, 0.065)
         ticks = scale.ticks
         slot_w = 0.9 * w / len(ticks)
         self._slots = [(-0.45 * w) + (i + 0.5) * slot_w for i in range(len(ticks))]
         row_z = (0.42 - 0.5) * h
-        self._marker = _card(content, "marker", -slot_w / 2, slot_w / 2, row_z - 0.035, row_z + 0.06, MARKER)
+        self._marker = _card(content, "marker", -slot_w / 2, slot_w / 2, row_z - 0.03, row_z + 0.07, MARKER)
         self._marker.setY(-0.001)
-        self._hover = _card(content, "hover", -slot_w / 2, slot_w / 2, row_z - 0.045, row_z - 0.035, HOVER)
+        self._hover = _card(content, "hover", -slot_w / 2, slot_w / 2, row_z - 0.045, row_z - 0.032, HOVER)
         self._hover.setY(-0.002)
         self._dwell = self._hover
         for x, tick in zip(self._slots, ticks):
-            _text(content, str(tick), x, row_z, 0.045)
-        _text(content, scale.low_label, -0.45 * w, row_z - 0.09, 0.032, TextNode.ALeft)
-        _text(content, scale.high_label, 0.45 * w, row_z - 0.09, 0.032, TextNode.ARight)
-        _text(content, "Trigger to answer, or look at a number for 2 seconds", 0.0, -h / 2 + 0.03, 0.03)
+            _text(content, str(tick), x, row_z, 0.06 if len(ticks) <= 6 else 0.05)
+        _text(content, scale.low_label, -0.45 * w, row_z - 0.095, 0.042, TextNode.ALeft)
+        _text(content, scale.high_label, 0.45 * w, row_z - 0.095, 0.042, TextNode.ARight)
+        _text(content, "Trigger to answer, or look at a number for 2 seconds", 0.0, -h / 2 + 0.04, 0.038)
         self.root.setPos(*place.center_m)
         self.root.setH(place.yaw_deg)
         self._content = content

@@ -3,7 +3,7 @@
 Set-up, in order (tear-down runs in reverse): OpenXR instance and system; Panda3D with its main
 window (a mirror window on a desktop, a small offscreen buffer without a display); one offscreen
 buffer, camera and texture per eye at the headset's recommended size (times ``scale``); then,
-from inside a draw callback where Panda3D's GL context is current, the OpenXR session with that
+right after a first draw, while Panda3D's GL context is current, the OpenXR session with that
 context as its graphics binding, the reference space and the swapchains; last the controllers.
 
 Each frame, driven by the frame loop's tasks:
@@ -13,8 +13,9 @@ Each frame, driven by the frame loop's tasks:
 - ``track`` (-35): the eyes located at the predicted display time, the head between them,
   controllers; converted to the scene's frame (here and only here);
 - ``place_camera`` (10): eye cameras at those poses, lenses from each eye's field of view;
-- Panda3D draws (50): the eye buffers, then the mirror, then the submit callback, which copies
-  the eye textures into the swapchain images and calls ``xrEndFrame``;
+- Panda3D draws (50): the eye buffers, then the mirror;
+- ``vr-xr-submit`` (55): with Panda3D's context still current, the eye textures are copied into
+  the swapchain images and ``xrEndFrame`` gets the projection layer;
 - ``end_frame`` (1000): ends a frame that drew nothing (``shouldRender`` false) and counts the
   comfort telemetry.
 """
@@ -41,7 +42,7 @@ from panda3d.core import (
 )
 
 from vr.backends.openxr.controllers import Controllers, ControllerState
-from vr.backends.openxr.gl import current_context
+from vr.backends.openxr.gl import current_context, current_context_handle
 from vr.backends.openxr.instance import HeadsetRefused, HeadsetUnavailable, open_instance
 from vr.backends.openxr.session import HeadsetSession
 from vr.backends.panda import start_showbase
@@ -57,6 +58,7 @@ from vr.backends.xrmath import (
 )
 from vr.sim import Command, HeadPose
 
+SUBMIT_TASK = "vr-xr-submit"
 NEAR_M = 0.05
 FAR_M = 200.0
 OVERLAY_DISTANCE_M = 0.2
@@ -81,7 +83,6 @@ class OpenXRBackend:
         self.head_world: Pose | None = None
         self.controllers_state: dict[str, ControllerState] = {}
         self.controllers: Controllers | None = None
-        self._gl_jobs: list = []
         self._telemetry = {"frames": 0, "missed": 0, "not_rendered": 0, "period_ns": 0}
         self._last_display_time = 0
         self._shown_state = ""
@@ -99,9 +100,11 @@ class OpenXRBackend:
         self.base = start_showbase("offscreen" if self.headless else "desktop", mirror_size, title)
         base = self.base
         base.camNode.setActive(False)  # the main window only mirrors an eye; it renders no scene of its own
-        self.xr = HeadsetSession(self.instance, self.system_id, gl=None, scale=scale)  # type: ignore[arg-type]
+        self.xr = HeadsetSession(self.instance, self.system_id, gl=None)  # type: ignore[arg-type]
         sizes = [v.recommended_size for v in self.info.views]
-        self.eye_sizes = [(max(16, int(round(w * scale))), max(16, int(round(h * scale)))) for w, h in sizes]
+        max_w, max_h = self.info.max_swapchain_size
+        self.eye_sizes = [(min(max(16, round(w * scale)), max_w or 16384), min(max(16, round(h * scale)), max_h or 16384))
+                          for w, h in sizes]
         self.eye_buffers, self.eye_textures, self.eye_cams, self.lenses = [], [], [], []
         for i, (w, h) in enumerate(self.eye_sizes):
             fb = FrameBufferProperties()
@@ -133,19 +136,13 @@ class OpenXRBackend:
         self._overlay.setLightOff(1)
         self._overlay.setShaderOff(1)
         self._overlay.setBin("fixed", 200)
-        # A display region with no scene whose draw callback talks to the runtime with the context current.
-        submit = base.win.makeDisplayRegion()
-        submit.setSort(1000)
-        submit.setCamera(NodePath(Camera("xr-submit")))
-        submit.setDrawCallback(self._on_draw)
-        self._submit_region = submit
-        self._gl_jobs.append(self._create_session)
+        # Panda3D leaves its one GL context current after drawing (single-threaded pipeline): the
+        # session is created, and each frame submitted, right after a draw. (Not from a display
+        # region's draw callback: one of those breaks Panda3D's hardware skinning of the humans.)
         base.graphicsEngine.renderFrame()
-        if self._setup_error is not None:
-            raise self._setup_error
+        self._create_session()
         self.controllers = Controllers(self.instance, self.xr.session)
-
-    _setup_error: BaseException | None = None
+        base.taskMgr.add(self._submit_task, SUBMIT_TASK, sort=55)
 
     def _mirror(self) -> None:
         """The patient's left eye on the main window, letterboxed to keep its shape."""
@@ -170,20 +167,30 @@ class OpenXRBackend:
         self.xr.gl = gl
         self.xr.create(self.eye_sizes, self.info.max_swapchain_size)
 
-    def _on_draw(self, cbdata) -> None:
-        """Panda3D's draw callback, context current: pending GL jobs, then the frame's submission."""
-        jobs, self._gl_jobs = self._gl_jobs, []
-        for job in jobs:
-            try:
-                job()
-            except BaseException as e:  # raised again on the app's side, outside the draw
-                self._setup_error = e
+    def _submit_task(self, task):
+        """After Panda3D drew (sort 50): copy the eye textures into the swapchains, end the frame."""
+        import xr
+
         if self.xr.in_frame:
+            self._check_context()
             gsg = self.base.win.getGsg()
             textures = [t.prepareNow(0, gsg.getPreparedObjects(), gsg).getNativeId() for t in self.eye_textures]
             rendered = self.views is not None and all(b.isActive() for b in self.eye_buffers)
-            if not self.xr.submit(self.views[0] if rendered else None, textures) and self.xr.timing.should_render:
+            try:
+                submitted = self.xr.submit(self.views[0] if rendered else None, textures)
+            except xr.XrException as e:
+                self.xr.in_frame = False
+                self._lost(f"the headset stopped taking frames ({type(e).__name__})")
+                return task.cont
+            if not submitted and self.xr.timing.should_render:
                 self._telemetry["not_rendered"] += 1
+        return task.cont
+
+    def _check_context(self) -> None:
+        """The GL context the runtime was given must be the current one for GL-touching calls."""
+        if current_context_handle(self.info.graphics_binding) != self.xr.gl.handles["context"]:
+            raise RuntimeError("Panda3D's GL context is not current after drawing; the headset backend needs "
+                               "the single-threaded pipeline (threading-model must be unset)")
 
     # -- the interface the frame loop uses ------------------------------------------------------------
     @property
@@ -192,8 +199,15 @@ class OpenXRBackend:
 
     def begin_frame(self) -> float | None:
         """Events, state machine, wait and begin. Returns the frame's step (s) from display times."""
-        for change in self.xr.poll():
-            self._on_change(change)
+        import xr
+
+        try:
+            for change in self.xr.poll():
+                self._on_change(change)
+        except xr.XrException as e:  # the runtime went away between two frames
+            self._lost(f"the OpenXR runtime stopped answering ({type(e).__name__})")
+        if self.end_reason:
+            return None
         timing = self.xr.wait_and_begin()
         if timing is None:
             if not self.xr.running and not self.end_reason:
@@ -225,11 +239,15 @@ class OpenXRBackend:
             if state in ("SYNCHRONIZED", "VISIBLE", "FOCUSED", "IDLE", "STOPPING"):
                 self._shown_state = state
         elif change.kind in ("lost", "exit"):
-            if not self.end_reason:
-                self.end_reason = "headset_lost" if change.kind == "lost" else "headset_exit"
-                self.alerts.append(f"{change.detail}: session ended, record kept.")
+            self._lost(change.detail, "headset_lost" if change.kind == "lost" else "headset_exit")
         elif change.kind == "recenter":
             self.anchor = None
+
+    def _lost(self, detail: str, reason: str = "headset_lost") -> None:
+        """End the run (the frame loop closes the record as for any ending) and say why."""
+        if not self.end_reason:
+            self.end_reason = reason
+            self.alerts.append(f"{detail}: session ended, record kept.")
 
     def track(self) -> tuple[HeadPose | None, dict[str, ControllerState]]:
         """The head (scene frame) and controllers at this frame's predicted display time."""
@@ -335,12 +353,9 @@ class OpenXRBackend:
                 self.xr.stop()
             except Exception:
                 pass  # a runtime that fails while stopping still gets its objects destroyed below
-            self._gl_jobs.append(self.xr.close)  # swapchains go with the GL context current
-            try:
-                self.base.graphicsEngine.renderFrame()
-            except Exception:
-                pass
-            self.xr.close()  # whatever the draw did not get to (no-op when done)
+            self.base.taskMgr.remove(SUBMIT_TASK)
+            self.base.graphicsEngine.renderFrame()  # leaves the context current: swapchains go with it
+            self.xr.close()
         if self.base is not None:
             for buffer in getattr(self, "eye_buffers", []):
                 self.base.graphicsEngine.removeWindow(buffer)

@@ -3,7 +3,7 @@
 Panda3D owns the GL context. The backend needs its handles (to tell the OpenXR runtime which
 context renders) and two functions: ``glCopyImageSubData`` to copy each eye's rendered texture
 into the runtime's swapchain image, and ``glGetString`` to report the driver. Everything here is
-called from inside a Panda3D draw callback, where Panda3D's context is current on the thread.
+called right after Panda3D has drawn a frame, when its context is still current on the thread.
 
 Which window system the context belongs to follows Panda3D's graphics pipe: ``egl`` for the
 headless pipe (p3headlessgl), ``glx`` for an X11 window, ``wgl`` on Windows.
@@ -84,6 +84,19 @@ def _strings(get_proc: Callable[[str], int]) -> tuple[str, str]:
     version = (get_string(GL_VERSION) or b"").decode(errors="replace")
     renderer = (get_string(GL_RENDERER) or b"").decode(errors="replace")
     return version, renderer
+
+
+def current_context_handle(kind: str) -> int:
+    """The handle of the GL context current on this thread (0 if none), cheaply, every frame."""
+    if kind == "egl":
+        lib, name = _load("libEGL.so.1", "libEGL.so"), "eglGetCurrentContext"
+    elif kind == "glx":
+        lib, name = _load("libGLX.so.0", "libGL.so.1"), "glXGetCurrentContext"
+    else:  # pragma: no cover - Windows only
+        lib, name = ctypes.WinDLL("opengl32"), "wglGetCurrentContext"  # type: ignore[attr-defined]
+    fn = getattr(lib, name)
+    fn.restype = ctypes.c_void_p
+    return fn() or 0
 
 
 def current_context(kind: str) -> GlContext:

@@ -56,7 +56,6 @@ class HeadsetSession:
     instance: object
     system_id: object
     gl: GlContext
-    scale: float = 1.0
     state: str = "UNKNOWN"
     running: bool = False
     session: object = None
@@ -89,8 +88,7 @@ class HeadsetSession:
             names = ", ".join(FORMAT_NAMES.get(f, hex(f)) for f in offered) or "none"
             raise HeadsetRefused(f"the runtime offers no 8-bit RGBA swapchain format (offered: {names})")
         for (w, h) in view_sizes:
-            width = max(16, min(int(round(w * self.scale)), max_size[0]))
-            height = max(16, min(int(round(h * self.scale)), max_size[1]))
+            width, height = min(w, max_size[0]), min(h, max_size[1])
             handle = xr.create_swapchain(self.session, xr.SwapchainCreateInfo(
                 usage_flags=xr.SwapchainUsageFlags.COLOR_ATTACHMENT_BIT | xr.SwapchainUsageFlags.TRANSFER_DST_BIT,
                 format=chosen, sample_count=1, width=width, height=height, face_count=1, array_size=1,
@@ -142,7 +140,7 @@ class HeadsetSession:
                 event = ctypes.cast(ctypes.byref(buffer), ctypes.POINTER(xr.EventDataSessionStateChanged)).contents
                 changes.extend(self._on_state(xr.SessionState(event.state).name))
             elif kind == xr.StructureType.EVENT_DATA_INSTANCE_LOSS_PENDING:
-                changes.append(Change("lost", detail="the OpenXR runtime is going away (instance loss pending)"))
+                changes.append(Change("lost", detail="the OpenXR instance was lost (the runtime is shutting down or restarting)"))
             elif kind == xr.StructureType.EVENT_DATA_REFERENCE_SPACE_CHANGE_PENDING:
                 changes.append(Change("recenter", detail="the runtime moved the tracking origin"))
             elif kind == xr.StructureType.EVENT_DATA_INTERACTION_PROFILE_CHANGED:
@@ -203,7 +201,8 @@ class HeadsetSession:
                 xr.begin_frame(self.session, xr.FrameBeginInfo())
             except xr.FrameDiscarded:
                 pass  # the previous frame was never ended; this one goes ahead
-        except (xr.SessionLostError, xr.SessionNotRunningError, xr.SessionLossPending):
+        except (xr.SessionLostError, xr.InstanceLostError, xr.SessionNotRunningError, xr.SessionLossPending):
+            self.running = False
             return None
         self.in_frame = True
         self.timing = FrameTiming(int(state.predicted_display_time), int(state.predicted_display_period),
@@ -279,7 +278,8 @@ class HeadsetSession:
             xr.end_frame(self.session, xr.FrameEndInfo(display_time=self.timing.display_time,
                                                        environment_blend_mode=xr.EnvironmentBlendMode.OPAQUE,
                                                        layers=list(layers)))
-        except (xr.SessionLostError, xr.SessionNotRunningError, xr.SessionLossPending):
+        except (xr.SessionLostError, xr.InstanceLostError, xr.SessionNotRunningError, xr.SessionLossPending):
+            self.running = False
             return False
         return bool(layers)
 
