@@ -22,6 +22,7 @@ APT_PACKAGES=(
   libegl1 libegl-mesa0 libgl1-mesa-dri libgl1 libopengl0 libglvnd0   # headless rendering (EGL, Mesa llvmpipe)
   libgl1-mesa-glx libx11-6 libxrandr2 libxext6 libxcursor1             # the desktop preview window
   xvfb xdotool xauth                                                   # window tests on a virtual display
+  gcc libc6-dev                                                        # builds the OpenXR test runtime's loader shim
 )
 
 need_apt=()

@@ -90,6 +90,12 @@ def loader_messages() -> Iterator[list[str]]:
             lines.extend(line for line in tmp.read().decode(errors="replace").splitlines() if line.strip())
 
 
+def _loader_said(messages: list[str], error: Exception) -> str:
+    """The loader's last few messages, without their boilerplate prefix."""
+    lines = [m.split("] : ", 1)[-1].strip() for m in messages[-4:]] or [str(error)]
+    return "The OpenXR loader said:\n" + "\n".join(f"  {line}" for line in lines)
+
+
 def _version(v: int) -> str:
     return f"{(v >> 48) & 0xFFFF}.{(v >> 32) & 0xFFFF}.{v & 0xFFFFFFFF}"
 
@@ -124,8 +130,7 @@ def runtime_extensions() -> tuple[dict[str, int], list[str]]:
         else:
             error = None
     if error is not None:
-        detail = "; ".join(messages[-3:]) or str(error)
-        raise HeadsetUnavailable(f"{INSTALL_HINT}\n(loader: {detail})")
+        raise HeadsetUnavailable(f"{INSTALL_HINT}\n{_loader_said(messages, error)}")
     names = {}
     for p in props:
         name = p.extension_name
@@ -157,7 +162,7 @@ def open_instance(headless: bool, app_name: str = APP_NAME):
         if refused:
             raise HeadsetRefused(f"the OpenXR runtime refused the extensions {', '.join(enable)} although it lists "
                                  "them; update or reinstall the runtime")
-        raise HeadsetUnavailable(f"{INSTALL_HINT}\n(loader: {'; '.join(messages[-3:]) or failure})")
+        raise HeadsetUnavailable(f"{INSTALL_HINT}\n{_loader_said(messages, failure)}")
     try:
         system_id, sysinfo = _describe(instance, extensions, enable, binding)
     except BaseException:
