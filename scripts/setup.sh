@@ -23,6 +23,7 @@ APT_PACKAGES=(
   libgl1-mesa-glx libx11-6 libxrandr2 libxext6 libxcursor1             # the desktop preview window
   xvfb xdotool xauth                                                   # window tests on a virtual display
   gcc libc6-dev                                                        # builds the OpenXR test runtime's loader shim
+  espeak-ng                                                            # the virtual humans' voices
 )
 
 need_apt=()

@@ -150,11 +150,13 @@ def build_parser() -> argparse.ArgumentParser:
 
     from vr.app.doctor import add_doctor_parser
     from vr.app.run_cli import add_run_parsers
+    from vr.app.say import add_say_parser
     from vr.app.simulate_cli import add_simulate_parser
 
     add_simulate_parser(sub)
     add_run_parsers(sub)
     add_doctor_parser(sub)
+    add_say_parser(sub)
     return parser
 
 

@@ -36,6 +36,9 @@ def resolve_profile(name: str) -> Path:
     path = Path(name)
     if not path.exists() and (PACKAGE_ROOT / name).exists():
         return PACKAGE_ROOT / name
+    shipped = PACKAGE_ROOT / "exposure_profiles" / f"{name}.yaml"  # a shipped profile by name
+    if not path.exists() and path.suffix == "" and shipped.exists():
+        return shipped
     return path
 
 

@@ -34,7 +34,10 @@ class Replayer:
     def _restart(self) -> None:
         from vr.sim import Session
 
-        self.session = Session(self.loaded.config, self.loaded.scene.config, int(self.meta["seed"]))
+        from vr.record.replay import recorded_lines
+
+        self.session = Session(self.loaded.config, self.loaded.scene.config, int(self.meta["seed"]),
+                               lines=recorded_lines(Path(directory), self.meta))
         self.k = 0
         self.world = None
 

@@ -35,20 +35,32 @@ def display_available() -> bool:
 def run_rendered(loaded: LoadedProfile, *, backend_kind: str, seconds: float | None, seed: int, out: Path,
                  pseudonym: str, screenshots: Path | None = None, size: tuple[int, int] = (960, 540),
                  fps: float = 30.0, patient: PatientParams | None = None, screenshot_every_s: float = 10.0,
-                 batched: bool = True, on_loop=None, xr_scale: float = 1.0) -> RunResult:
+                 batched: bool = True, on_loop=None, xr_scale: float = 1.0, dialogue: bool = True) -> RunResult:
     """Run a rendered session.
 
     ``backend_kind``: 'offscreen' (headless, synthetic patient), 'desktop' (you, in a window) or
     'openxr' (a patient in a headset; the window mirrors the left eye and shows the clinician's panel).
+    ``dialogue``: the humans speak vetted lines of the scene's bank, through a worker process.
     """
     from vr.render.hud import Hud
     from vr.render.world_view import WorldView
 
+    from vr.dialogue.bank import bank_for_scene, bank_path, vetted_lines
+
     profile = loaded.config
-    session = Session(profile, loaded.scene.config, seed)
-    backend = _open_backend(backend_kind, session, size, xr_scale, f"vr - {profile.name}")
+    bank = bank_for_scene(profile.scene) if dialogue else None
+    session = Session(profile, loaded.scene.config, seed, lines=vetted_lines(bank))
+    # The worker loads its model while the window and the scene are built (it is its own process).
+    worker = _worker(bank, seed, timeout_s=10.0 if backend_kind == "offscreen" else None) if bank else None
+    try:
+        backend = _open_backend(backend_kind, session, size, xr_scale, f"vr - {profile.name}")
+    except BaseException:
+        if worker is not None:
+            worker.close()
+        raise
     hud = None
     source = None
+    talk = None
     loop_ref: list[FrameLoop] = []
     try:
         scenes = {profile.scene: loaded.scene.config, profile.safety.safe_scene: loaded.safe_scene.config}
@@ -93,12 +105,17 @@ def run_rendered(loaded: LoadedProfile, *, backend_kind: str, seconds: float | N
             options = LoopOptions(virtual_fps=fps, seconds=seconds, screenshots=screenshots,
                                   screenshot_every_s=screenshot_every_s)
             extra["renderer"] = backend.base.win.getGsg().getDriverRenderer()
+        attachments = record_files(loaded)
+        if bank is not None:
+            talk = _dialogue(worker, bank, session, backend, view, backend_kind)
+            attachments["lines.yaml"] = (bank_path(bank.name)).read_bytes()
+            extra["lines"] = {"name": bank.name, "sha256": bank.sha256, "method": talk.worker.spec["prefer"]}
         alerts: list = []
         writer = SessionWriter(out, record_meta(loaded, pseudonym=pseudonym, backend=backend_kind, seed=seed, **extra),
                                on_error=lambda message: (alerts[0].append(message) if alerts else None),
-                               attachments=record_files(loaded))
+                               attachments=attachments)
         tally = Tally(loaded, seed)
-        loop = FrameLoop(backend, session, view, writer, source, tally, options, hud)
+        loop = FrameLoop(backend, session, view, writer, source, tally, options, hud, dialogue=talk)
         alerts.append(loop.disk_alerts)
         loop_ref.append(loop)
         if on_loop is not None:
@@ -114,11 +131,42 @@ def run_rendered(loaded: LoadedProfile, *, backend_kind: str, seconds: float | N
                          session_s=round(session.t_s, 3), frames=loop.frames)
         return RunResult(tally.summary, loop.frames, loop.screenshots, ended)
     finally:
+        if talk is not None:
+            talk.close()
+            if talk.player is not None:
+                talk.player.destroy()
+        elif worker is not None:
+            worker.close()
         if hud is not None:
             hud.destroy()
         if source is not None and hasattr(source, "destroy"):
             source.destroy()
         backend.close()
+
+
+def _worker(bank, seed: int, timeout_s: float | None):
+    """The dialogue worker process for ``bank``. Offscreen runs keep no patient waiting, so they
+    give it longer before falling back to generic lines."""
+    from vr.dialogue.bank import DIALOGUE_DIR
+    from vr.dialogue.embed import default_cache_dir
+    from vr.dialogue.worker import TIMEOUT_S, DialogueWorker
+
+    return DialogueWorker({bank.name: bank}, seed=seed, cache_dir=default_cache_dir(), bank_dir=DIALOGUE_DIR,
+                          timeout_s=timeout_s or TIMEOUT_S)
+
+
+def _dialogue(worker, bank, session: Session, backend, view, backend_kind: str):
+    """A voice per human, and 3D speech heard at the patient's head."""
+    from vr.app.dialogue_client import DialogueClient
+    from vr.dialogue.embed import default_cache_dir
+    from vr.dialogue.voices import Voice
+    from vr.render.speech_audio import SpeechPlayer
+
+    cache = default_cache_dir()
+    voices = {hid: Voice.from_seed(int(s)) for hid, s in zip(session.ids, session.human_seed)}
+    listener = backend.head_node if backend_kind == "openxr" else backend.base.camera
+    player = SpeechPlayer(backend.base, listener)
+    return DialogueClient(worker, bank.name, voices, player=player, view=view, cache_dir=cache)
 
 
 def _open_backend(kind: str, session: Session, size: tuple[int, int], xr_scale: float, title: str):

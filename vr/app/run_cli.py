@@ -64,7 +64,8 @@ def cmd_run(args: argparse.Namespace) -> int:
     try:
         result = run_rendered(loaded, backend_kind=backend, seconds=seconds, seed=args.seed, out=out,
                               pseudonym=pseudonym, screenshots=shots, size=args.size, fps=args.fps, patient=params,
-                              screenshot_every_s=args.screenshot_every, xr_scale=args.xr_scale)
+                              screenshot_every_s=args.screenshot_every, xr_scale=args.xr_scale,
+                              dialogue=not args.no_dialogue)
     except (FileExistsError, PermissionError, RuntimeError) as e:
         raise CommandError(f"vr {args.command}: {e}", 1) from None
     summary = result.summary
@@ -101,6 +102,8 @@ def add_run_parsers(sub: argparse._SubParsersAction) -> None:
         p.add_argument("--backend", choices=("auto", "openxr", "desktop", "offscreen"), default=default_backend,
                        help="where frames go (auto: a headset when an OpenXR runtime answers, else a window "
                             "when a display exists, else offscreen)")
+        p.add_argument("--no-dialogue", action="store_true",
+                       help="the humans stay silent (no dialogue worker, no sentence model, no voices)")
         p.add_argument("--xr-scale", type=float, default=1.0, metavar="F",
                        help="openxr: eye resolution as a share of the headset's recommended size (0.25-2.0)")
         p.add_argument("--screenshots", metavar="DIR", help="save a screenshot every --screenshot-every seconds")

@@ -28,7 +28,7 @@ from pathlib import Path
 
 from vr.app.summary import Tally
 from vr.record import SessionWriter
-from vr.sim import Command, Event, FrameInputs, Session, WorldState
+from vr.sim import Command, Event, FrameInputs, PatientWords, Session, WorldState
 
 TASKS = ("vr-begin", "vr-poll", "vr-inputs", "vr-step", "vr-apply", "vr-end")
 FRAME_BUDGET_MS = 1000.0 / 90.0
@@ -50,7 +50,8 @@ class FrameLoop:
     """Drives one session on one backend until it ends."""
 
     def __init__(self, backend, session: Session, view, writer: SessionWriter, source, tally: Tally,
-                 options: LoopOptions, hud=None) -> None:
+                 options: LoopOptions, hud=None, dialogue=None) -> None:
+        """``dialogue``: a ``DialogueClient`` (requests from events, spoken lines as inputs), or None."""
         self.backend = backend
         self.base = backend.base
         self.session = session
@@ -60,7 +61,9 @@ class FrameLoop:
         self.tally = tally
         self.options = options
         self.hud = hud
+        self.dialogue = dialogue
         self.external: deque[Command] = deque()
+        self.external_said: deque[PatientWords] = deque()
         self.disk_alerts: deque[str] = deque()   # filled by the writer thread, drained by the frame
         self.world: WorldState | None = None
         self.inputs: FrameInputs | None = None
@@ -80,6 +83,10 @@ class FrameLoop:
     def submit(self, command: Command) -> None:
         """Queue a command from outside the loop; it applies in the next frame's step."""
         self.external.append(command)
+
+    def say(self, text: str, source: str = "clinician") -> None:
+        """Queue the patient's words (typed by the clinician, or recognised); they reach the next step."""
+        self.external_said.append(PatientWords(text, source))
 
     def start(self) -> None:
         tm = self.base.taskMgr
@@ -130,10 +137,22 @@ class FrameLoop:
         return task.cont
 
     def _inputs(self, task):
-        if self.external and self.inputs is not None:
+        if self.inputs is None:
+            return task.cont
+        if self.external:
             extra = tuple(self.external)
             self.external.clear()
             self.inputs = replace(self.inputs, commands=self.inputs.commands + extra)
+        if self.external_said:
+            said = tuple(self.external_said)
+            self.external_said.clear()
+            self.inputs = replace(self.inputs, said=self.inputs.said + said)
+        if self.dialogue is not None:
+            lines, alerts = self.dialogue.poll()
+            if lines:
+                self.inputs = replace(self.inputs, lines=self.inputs.lines + lines)
+            for message in alerts:
+                self._alert(message, "dialogue")
         return task.cont
 
     def _step(self, task):
@@ -148,12 +167,13 @@ class FrameLoop:
             n = min(int(self._acc / step + 1e-6), MAX_STEPS_PER_FRAME)  # 1e-6: a display-paced dt of one step is one step
             self._acc = 0.0 if n == MAX_STEPS_PER_FRAME else max(self._acc - n * step, 0.0)
         inputs = self.inputs
-        if self._held is not None:  # commands and ratings from frames that ran no step
-            inputs = replace(inputs, commands=self._held.commands + inputs.commands,
-                             ratings=self._held.ratings + inputs.ratings)
+        if self._held is not None:  # commands, ratings, words and lines from frames that ran no step
+            held = self._held
+            inputs = replace(inputs, commands=held.commands + inputs.commands, ratings=held.ratings + inputs.ratings,
+                             said=held.said + inputs.said, lines=held.lines + inputs.lines)
             self._held = None
         if n == 0:
-            if inputs.commands or inputs.ratings:
+            if inputs.commands or inputs.ratings or inputs.said or inputs.lines:
                 self._held = inputs  # never dropped: they go with the next step
             return task.cont
         for k in range(n):
@@ -171,11 +191,16 @@ class FrameLoop:
         device_alerts = getattr(self.backend, "alerts", None)
         for queue, reason in ((self.disk_alerts, "record_storage"), (device_alerts, "headset")):
             while queue and self.world is not None:
-                message = queue.popleft()
-                # Into the record (it lands once the disk takes writes again) and onto the panel.
-                self._record([Event(self.world.t_s, "alert", {"level": "warning", "reason": reason,
-                                                              "message": message})], 0.0)
+                self._alert(queue.popleft(), reason)
+        if self.dialogue is not None and self.dialogue.player is not None:
+            self.dialogue.player.update(self._frame_dt)
         return task.cont
+
+    def _alert(self, message: str, reason: str) -> None:
+        """Into the record (it lands once the disk takes writes again) and onto the panel."""
+        if self.world is not None:
+            self._record([Event(self.world.t_s, "alert", {"level": "warning", "reason": reason, "message": message})],
+                         0.0)
 
     def _end(self, task):
         end = getattr(self.backend, "end_frame", None)
@@ -215,7 +240,8 @@ class FrameLoop:
         world = self.world
         if world is None:
             return
-        self.view.apply(world, dt_s, world.head.position_m[:2])
+        self.view.apply(world, dt_s, world.head.position_m[:2],
+                        mouth=self.dialogue.mouth if self.dialogue is not None else None)
         self.backend.place_camera(world.head)
         self.backend.set_clear_color(self.view.clear_color)
         if self.hud is not None:
@@ -223,6 +249,8 @@ class FrameLoop:
 
     def _record(self, events: list[Event], dt_s: float) -> None:
         self.writer.write(events)
+        if self.dialogue is not None and events:
+            self.dialogue.on_events(events)
         if self.world is not None:
             self.tally.add(self.world, events, dt_s)
         if self.hud is not None:
@@ -233,6 +261,8 @@ class FrameLoop:
                     self.hud.show_alert("PANIC: safe scene. Space resumes one step lower.")
                 elif e.kind == "rating":
                     self.hud.show_alert(f"{e.data['scale'].upper()} {e.data['value']:.0f} recorded", 3.0)
+                elif e.kind == "utterance":
+                    self.hud.show_alert(f"{e.data['speaker']}: \"{e.data['text']}\"", 4.0)
 
     def finish(self, reason: str) -> None:
         """End the session (safe scene) and close the record; the loop stops after this frame."""

@@ -15,6 +15,7 @@ from pydantic import BaseModel, ValidationError
 
 from vr.config.checks import check_profile, check_scene
 from vr.config.errors import ConfigError, Problem
+from vr.config.lines import LineBankConfig
 from vr.config.profile import ProfileConfig
 from vr.config.scene import SceneConfig
 from vr.config.yamlsrc import Source, read_yaml
@@ -290,8 +291,27 @@ def load_profile(path: str | Path, scene_dirs: list[Path] | None = None) -> Load
     return LoadedProfile(config, path, _sha(path), scenes["scene"], scenes["safe_scene"])
 
 
+@dataclass(frozen=True)
+class LoadedLines:
+    """A validated line bank and where it came from."""
+
+    config: LineBankConfig
+    path: Path
+    sha256: str
+
+
+def load_lines(path: str | Path) -> LoadedLines:
+    """Validate one line bank; raises ``ConfigError`` with every problem."""
+    path = Path(path)
+    src = read_yaml(path)
+    config: LineBankConfig = _validate(src, LineBankConfig)
+    return LoadedLines(config, path, _sha(path))
+
+
 def detect_kind(src: Source) -> str | None:
-    """'profile' or 'scene' from a file's top-level keys, or None when it is neither."""
+    """'profile', 'scene' or 'lines' from a file's top-level keys, or None when it is neither."""
+    if src.data.get("kind") == "lines":
+        return "lines"
     if {"steps", "scene", "safety"} & set(src.data) or src.data.get("kind") == "exposure":
         return "profile"
     if "room" in src.data or src.data.get("kind") in ("social", "safe", "distraction"):
@@ -300,13 +320,15 @@ def detect_kind(src: Source) -> str | None:
 
 
 def validate_file(path: str | Path, scene_dirs: list[Path] | None = None) -> str:
-    """Check one profile or scene file; returns its kind or raises ``ConfigError``."""
+    """Check one profile, scene or line bank; returns its kind or raises ``ConfigError``."""
     src = read_yaml(path)
     kind = detect_kind(src)
     if kind == "profile":
         load_profile(path, scene_dirs)
     elif kind == "scene":
         load_scene(path)
+    elif kind == "lines":
+        load_lines(path)
     else:
         raise ConfigError([Problem(str(path), 1, 1, "neither a profile (no 'steps:') nor a scene (no 'room:')",
                                    "start from an example in exposure_profiles/ or scenes/")])

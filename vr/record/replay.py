@@ -22,9 +22,10 @@ from typing import Any
 from vr.config import load_profile
 from vr.config.load import LoadedProfile
 from vr.record.reader import RecordError, read_record
-from vr.sim import Command, Event, FrameInputs, HeadPose, Rating, Session, WorldState
+from vr.sim import Command, Event, FrameInputs, HeadPose, PatientWords, Rating, Session, SpokenLine, WorldState
 
 NOT_FROM_SESSION = {"frame_stats"}
+APP_ALERTS = {"record_storage", "headset", "dialogue"}  # alerts the app adds beside the session's own events
 
 
 def load_inputs(directory: Path) -> list[tuple[FrameInputs, float]]:
@@ -39,10 +40,14 @@ def load_inputs(directory: Path) -> list[tuple[FrameInputs, float]]:
         dt, x, y, z, yaw, pitch, roll = row[:7]
         commands: tuple[Command, ...] = ()
         ratings: tuple[Rating, ...] = ()
+        said: tuple[PatientWords, ...] = ()
+        lines: tuple[SpokenLine, ...] = ()
         if len(row) > 7:
             commands = tuple(Command(n, v, t, i, s) for n, v, t, i, s in row[7]["c"])
             ratings = tuple(Rating(sc, v, s) for sc, v, s in row[7]["r"])
-        out.append((FrameInputs(HeadPose((x, y, z), yaw, pitch, roll), commands, ratings), dt))
+            said = tuple(PatientWords(t, s) for t, s in row[7].get("w", ()))
+            lines = tuple(SpokenLine(*fields) for fields in row[7].get("l", ()))
+        out.append((FrameInputs(HeadPose((x, y, z), yaw, pitch, roll), commands, ratings, said, lines), dt))
     return out
 
 
@@ -63,13 +68,28 @@ def load_recorded_profile(directory: Path) -> LoadedProfile:
         return load_profile(directory / "profile.yaml", scene_dirs=[folder])
 
 
+def recorded_lines(directory: Path, meta: dict[str, Any]) -> dict[str, str] | None:
+    """The vetted line bank the session ran with (kept in the record as lines.yaml), or None."""
+    path = directory / "lines.yaml"
+    if "lines" not in meta:
+        return None
+    if not path.is_file() or hashlib.sha256(path.read_bytes()).hexdigest() != meta["lines"]["sha256"]:
+        raise RecordError(f"{path}: missing or differs from the line bank the session ran (sha256 mismatch)")
+    from vr.config.lines import LineBankConfig
+    from vr.config.load import _validate
+    from vr.config.yamlsrc import read_yaml
+
+    bank: LineBankConfig = _validate(read_yaml(path), LineBankConfig)
+    return {line.id: line.text for line in bank.lines}
+
+
 def resimulate(directory: str | Path, end_reason: str | None = None) -> Iterator[tuple[WorldState | None, list[Event]]]:
     """Step a new session through the recorded inputs, yielding each step's world and events; then,
     if ``end_reason`` is given, the events of ending it that way (as the recorded run did)."""
     directory = Path(directory)
     meta = json.loads((directory / "session.json").read_text(encoding="utf-8"))
     loaded = load_recorded_profile(directory)
-    session = Session(loaded.config, loaded.scene.config, int(meta["seed"]))
+    session = Session(loaded.config, loaded.scene.config, int(meta["seed"]), lines=recorded_lines(directory, meta))
     for inputs, dt in load_inputs(directory):
         yield session.step(inputs, dt)
     if end_reason:
@@ -94,7 +114,7 @@ def verify_replay(directory: str | Path) -> ReplayVerdict:
     directory = Path(directory)
     record = read_record(directory)
     recorded = [e for e in record.events if e["kind"] not in NOT_FROM_SESSION
-                and not (e["kind"] == "alert" and e.get("reason") == "record_storage")]
+                and not (e["kind"] == "alert" and e.get("reason") in APP_ALERTS)]
     ended = record.of_kind("session_ended")
     total = hashlib.sha256()
     k = 0

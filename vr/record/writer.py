@@ -54,12 +54,19 @@ class _Inputs:
 
 def encode_inputs(inputs: FrameInputs, dt_s: float) -> bytes:
     """One line of ``inputs.jsonl``: ``[dt_s, x, y, z, yaw, pitch, roll]`` and, when the step had
-    any, ``{"c": commands, "r": ratings}`` as an eighth element (floats written exactly)."""
+    any, ``{"c": commands, "r": ratings, "w": patient words, "l": spoken lines}`` as an eighth
+    element (floats written exactly; "w" and "l" only when present)."""
     h = inputs.head
     row: list[Any] = [dt_s, *h.position_m, h.yaw_deg, h.pitch_deg, h.roll_deg]
-    if inputs.commands or inputs.ratings:
-        row.append({"c": [[c.name, c.value, c.text, c.id, c.source] for c in inputs.commands],
-                    "r": [[r.scale, r.value, r.source] for r in inputs.ratings]})
+    if inputs.commands or inputs.ratings or inputs.said or inputs.lines:
+        extra: dict[str, Any] = {"c": [[c.name, c.value, c.text, c.id, c.source] for c in inputs.commands],
+                                 "r": [[r.scale, r.value, r.source] for r in inputs.ratings]}
+        if inputs.said:
+            extra["w"] = [[w.text, w.source] for w in inputs.said]
+        if inputs.lines:
+            extra["l"] = [[s.speaker, s.line_id, s.text, s.band, s.duration_s, s.request, s.similarity, s.method]
+                          for s in inputs.lines]
+        row.append(extra)
     return (json.dumps(row, separators=(",", ":"), ensure_ascii=False, allow_nan=False) + "\n").encode("utf-8")
 
 

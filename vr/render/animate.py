@@ -36,8 +36,10 @@ class Poser:
         self.offset = (seed % 1000) / 1000.0 * 2 * math.pi
         self.scale = rig.hip_z / 0.93
 
-    def pose(self, h, i: int, t_s: float, dt_s: float, camera_xy: tuple[float, float]) -> None:
-        """Pose human ``i`` of ``h`` (a ``HumansState``) at session time ``t_s``."""
+    def pose(self, h, i: int, t_s: float, dt_s: float, camera_xy: tuple[float, float],
+             mouth: float | None = None) -> None:
+        """Pose human ``i`` of ``h`` (a ``HumansState``) at session time ``t_s``; ``mouth`` (0-1) is
+        the loudness of the line being spoken, when its audio is known (else syllables are mimed)."""
         r = self.rig
         x, y = float(h.position_m[i, 0]), float(h.position_m[i, 1])
         body_yaw = float(h.body_yaw_deg[i])
@@ -128,7 +130,9 @@ class Poser:
         for side in (0, 1):
             r.corners[side].setZ(-0.049 * s + 0.004 * s * smile)
         opening = 0.0
-        if h.speaking[i]:
+        if h.speaking[i] and mouth is not None:
+            opening = 0.05 + 0.95 * min(max(mouth, 0.0), 1.0)
+        elif h.speaking[i]:
             syllables = abs(math.sin(2 * math.pi * 2.3 * t_s + o)) * (0.6 + 0.4 * math.sin(2 * math.pi * 0.7 * t_s))
             opening = 0.25 + 0.75 * syllables
         elif gesture == G["yawn"]:

@@ -20,10 +20,12 @@ from vr.render.human import Appearance, build_human
 from vr.render.scene_view import background, build_scene
 from vr.render.shading import apply_shading
 from vr.sim import WorldState
+from vr.sim.session import eye_position_m
 
 NEAR_M = 4.0        # closer than this a human is drawn in full detail (face, smooth limbs)
 LOD_MARGIN_M = 0.3  # hysteresis, so a human at the boundary does not flicker between levels
 FADE_S = 0.8
+MOUTH_BELOW_EYES_M = 0.08
 FADE_START = 0.55   # the first frame after a switch already shows the new scene, dimmed
 
 
@@ -69,6 +71,7 @@ class WorldView:
         self.humans_root.setBin(HUMANS_BIN, 0)
         self.batched = batched
         self.slots = [self._build(int(seed), float(height), batched) for seed, height in zip(seeds, heights)]
+        self._voices: dict[int, NodePath] = {}
         self._fade_left = 0.0
         self._fade_card = None
         if overlay is not None:
@@ -135,8 +138,9 @@ class WorldView:
         node.setH(turn)
         node.setPos(there.position_m[0] - (c * x - s * y), there.position_m[1] - (s * x + c * y), 0.0)
 
-    def apply(self, world: WorldState, dt_s: float, camera_xy: tuple[float, float]) -> None:
-        """Show ``world``: scene, humans, fade. Reads the state only."""
+    def apply(self, world: WorldState, dt_s: float, camera_xy: tuple[float, float], mouth=None) -> None:
+        """Show ``world``: scene, humans, fade. Reads the state only. ``mouth``: speaker id -> the
+        loudness (0-1) of the line they are saying, or None where no audio is known."""
         if world.scene != self.scene_name:
             self._show_scene(world.scene)
         h = world.humans
@@ -151,7 +155,12 @@ class WorldView:
                         slot.shown.rig.root.hide()
                     poser.rig.root.show()
                     slot.shown = poser
-                poser.pose(h, i, world.t_s, dt_s, camera_xy)
+                level = mouth(h.ids[i]) if (mouth is not None and h.speaking[i]) else None
+                if h.speaking[i] and i in self._voices:
+                    eye = eye_position_m(h.position_m[i:i + 1], h.body_yaw_deg[i:i + 1], h.height_m[i:i + 1],
+                                         h.posture[i:i + 1])[0]
+                    self._voices[i].setPos(float(eye[0]), float(eye[1]), float(eye[2]) - MOUTH_BELOW_EYES_M)
+                poser.pose(h, i, world.t_s, dt_s, camera_xy, level)
             elif slot.shown is not None:
                 slot.shown.rig.root.hide()
                 slot.shown = None
@@ -162,6 +171,12 @@ class WorldView:
                 self._fade_left = max(self._fade_left - dt_s, 0.0)
             else:
                 self._fade_card.hide()
+
+    def voice_of(self, index: int) -> NodePath:
+        """A node at human ``index``'s mouth, kept there while they speak (speech sounds from it)."""
+        if index not in self._voices:
+            self._voices[index] = self.root.attachNewNode(f"voice-{index}")
+        return self._voices[index]
 
     def destroy(self) -> None:
         if self.ambience is not None:

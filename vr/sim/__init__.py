@@ -8,7 +8,9 @@ outputs (``FrameInputs``, ``HeadPose``, ``Command``, ``Rating``, ``WorldState``,
 from vr.sim.params import StepParams, resolve
 from vr.sim.patient import PatientParams, SyntheticPatient
 from vr.sim.session import Session
-from vr.sim.types import Command, Event, FrameInputs, HeadPose, HumansState, Rating, WorldState
+from vr.sim.types import (
+    Command, Event, FrameInputs, HeadPose, HumansState, PatientWords, Rating, SpokenLine, WorldState,
+)
 
 __all__ = ["Command", "Event", "FrameInputs", "HeadPose", "HumansState", "PatientParams", "Rating", "Session",
            "StepParams", "SyntheticPatient", "WorldState", "resolve"]

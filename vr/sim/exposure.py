@@ -109,7 +109,7 @@ class ExposureEngine:
             return self._to_safe(t_s, "panic", cmd.source), None, {}
         if name == "stop":
             return self.end(t_s, "stopped"), None, {}
-        if name == "note":
+        if name in ("note", "resume_dialogue"):  # resume_dialogue takes effect in the session's talk
             return [], None, {}
         if mode == "ended":
             return [], "session has ended", {}

@@ -8,6 +8,8 @@ scene, seed, inputs and time steps give the same world and the same events, bit 
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 import numpy as np
 
 from vr.config import ProfileConfig, SceneConfig
@@ -16,6 +18,7 @@ from vr.sim.exposure import ExposureEngine
 from vr.sim.gaze import Gaze
 from vr.sim.params import StepParams, resolve
 from vr.sim.social import Social
+from vr.sim.talk import NEUTRAL, Talk
 from vr.sim.types import Event, FrameInputs, HeadPose, HumansState, WorldState
 
 SAMPLE_EVERY_S = 0.1          # the record's contract: samples at 10 Hz or more
@@ -54,7 +57,9 @@ def eye_position_m(position_m: np.ndarray, body_yaw_deg: np.ndarray, height_m: n
 class Session:
     """One exposure session: hierarchy, virtual humans and safety caps, stepped by the caller."""
 
-    def __init__(self, profile: ProfileConfig, scene: SceneConfig, seed: int) -> None:
+    def __init__(self, profile: ProfileConfig, scene: SceneConfig, seed: int,
+                 lines: Mapping[str, str] | None = None) -> None:
+        """``lines``: the vetted bank (line id -> text); spoken lines outside it are refused."""
         self.profile = profile
         self.scene = scene
         self.seed = int(seed)
@@ -68,6 +73,7 @@ class Session:
         self.gaze = Gaze(self.n)
         self.social = Social(self.n, self.rng)
         self.engine = ExposureEngine(profile)
+        self.talk = Talk(lines)
         self.params: StepParams = resolve(profile.steps[0], profile.safety)
         self.t_s = 0.0
         self._started = False
@@ -96,6 +102,8 @@ class Session:
         changed = bool(arrived) or not np.array_equal(before, self.crowd.present)
         if changed or exposing:
             self.social.assign_moods(self.crowd.present, self.params.mood_shares, self.rng)
+            if self.talk.quiet:  # after a risk alert the humans stay calm whatever the step says
+                self.social.silence(self.crowd.present, NEUTRAL)
         if changed:
             events.append(Event(self.t_s, "humans_changed", {
                 "arrived": [self.ids[i] for i in arrived], "left": [self.ids[i] for i in left],
@@ -119,6 +127,8 @@ class Session:
         self.t_s += dt_s
         self.head = inputs.head
         events.extend(self.engine.update(self.t_s, dt_s, inputs.commands, inputs.ratings))
+        if any(c.name == "resume_dialogue" for c in inputs.commands):
+            events.extend(self.talk.resume(self.t_s))
         if self.engine.changed:
             self._apply_changes(events)
         active = self.engine.mode == "running"
@@ -127,8 +137,15 @@ class Session:
         distance = self.crowd.update(dt_s, head_xy, p.approach_speed_mps, p.max_accel_mps2, self.min_distance_m,
                                      active)
         present = self.crowd.present
-        events.extend(self.social.update(dt_s, self.t_s, present, distance, self.ids, p.lines_per_min,
-                                         p.dialogue_intensity, active, self.rng))
+        talk = self.talk
+        if inputs.said:
+            events.extend(talk.heard(inputs.said, self.t_s, self.ids, present, distance, p.dialogue_intensity, active,
+                                     self.social))
+        if inputs.lines:
+            events.extend(talk.lines(inputs.lines, self.t_s, self.ids, present, active, self.social))
+        lines_per_min = 0.0 if talk.quiet else p.lines_per_min
+        events.extend(talk.number_turns(self.social.update(dt_s, self.t_s, present, distance, self.ids, lines_per_min,
+                                                           p.dialogue_intensity, active, self.rng)))
         eye_pos = eye_position_m(self.crowd.pos, self.crowd.body_yaw, self.height_m, self.crowd.posture)
         self.gaze.update(dt_s, self.t_s, present, eye_pos, np.asarray(self.head.position_m, dtype=np.float64),
                          self.crowd.body_yaw, self.social.mood, p.at_patient_share, p.mutual_dwell_s,

@@ -119,6 +119,11 @@ class Social:
                     "mood": MOOD_NAMES[int(self.mood[speaker])], "duration_s": round(self.speak_left, 2)}))
         return events
 
+    def silence(self, present: np.ndarray, neutral_mood: int) -> None:
+        """Stop whoever speaks and calm every present human (after a risk alert)."""
+        self.speaker, self.speak_left = -1, 0.0
+        self.mood[present] = neutral_mood
+
     def speaking(self) -> np.ndarray:
         out = np.zeros(self.n, dtype=bool)
         if self.speaker >= 0:

@@ -11,7 +11,7 @@ from numpy.typing import NDArray
 Mode = Literal["running", "paused", "safe", "ended"]
 
 COMMANDS = ("pause", "resume", "panic", "stop", "step_up", "step_down", "goto_step",
-            "set_intensity", "clear_intensity", "ask_rating", "note")
+            "set_intensity", "clear_intensity", "ask_rating", "note", "resume_dialogue")
 RATING_SCALES = {"suds": (0, 100), "pain": (0, 10), "ssq": (0, 3)}
 
 
@@ -50,12 +50,41 @@ class Rating:
 
 
 @dataclass(frozen=True)
+class PatientWords:
+    """Something the patient said (typed by the clinician, or from a speech recogniser)."""
+
+    text: str
+    source: str = "clinician"
+
+
+@dataclass(frozen=True)
+class SpokenLine:
+    """A vetted line the dialogue system chose for a human, with its audio's length.
+
+    ``request`` is the number of the session's ``speech_turn`` or ``reply_wanted`` event it
+    answers; ``method`` says how it was chosen (model, lexical, generic, opener, fallback).
+    The session accepts it only if ``line_id`` is in its vetted bank with exactly this ``text``.
+    """
+
+    speaker: str
+    line_id: str
+    text: str
+    band: str
+    duration_s: float
+    request: int
+    similarity: float | None = None
+    method: str = "model"
+
+
+@dataclass(frozen=True)
 class FrameInputs:
     """Everything from outside the core that one step consumes (all of it is logged)."""
 
     head: HeadPose
     commands: tuple[Command, ...] = ()
     ratings: tuple[Rating, ...] = ()
+    said: tuple[PatientWords, ...] = ()
+    lines: tuple[SpokenLine, ...] = ()
 
 
 @dataclass(frozen=True)

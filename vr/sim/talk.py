@@ -1,0 +1,126 @@
+"""Talk in the session core: the patient's words, risk, and which spoken lines are accepted.
+
+The core never chooses words (that is the dialogue worker's job, off the frame) but it decides
+everything safety depends on, in the step, with no waiting:
+
+- every patient utterance is checked by ``vr.sim.risk``; a risk raises a critical alert and
+  turns the humans neutral and quiet (no new lines, the current speaker stops) until the
+  clinician sends ``resume_dialogue``;
+- otherwise the utterance asks for a reply (``reply_wanted``) from the human who last spoke, or
+  the nearest one;
+- a line from the worker is said only if its id is in the session's vetted bank with exactly
+  that text, the speaker is present, the session is running and not quiet. Anything else is
+  logged and dropped.
+
+Requests (``speech_turn`` and ``reply_wanted``) are numbered so a line can name what it answers.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import numpy as np
+
+from vr.config import MOOD_NAMES
+from vr.config.lines import band_for
+from vr.sim.risk import detect
+from vr.sim.types import Event, PatientWords, SpokenLine
+
+NEUTRAL = MOOD_NAMES.index("neutral")
+MAX_LINE_S = 15.0
+MAX_WORDS_LOGGED = 2000
+
+
+class Talk:
+    """Dialogue bookkeeping for one session."""
+
+    def __init__(self, vetted: Mapping[str, str] | None) -> None:
+        self.vetted = dict(vetted or {})
+        self.quiet = False
+        self.requests = 0
+        self.last_speaker = -1
+
+    def number_turns(self, events: list[Event]) -> list[Event]:
+        """Give the core's own ``speech_turn`` events a request number and their band."""
+        out = []
+        for e in events:
+            if e.kind == "speech_turn":
+                self.requests += 1
+                data = {**e.data, "request": self.requests, "band": band_for(e.data["dialogue_intensity"])}
+                out.append(Event(e.t_s, e.kind, data))
+            else:
+                out.append(e)
+        return out
+
+    def heard(self, said: tuple[PatientWords, ...], t_s: float, ids: tuple[str, ...], present: np.ndarray,
+              distance_m: np.ndarray, dialogue_intensity: float, running: bool, social) -> list[Event]:
+        """The patient's words this step: risk first, then (when all is well) a reply wanted."""
+        events: list[Event] = []
+        for words in said:
+            text = words.text if isinstance(words.text, str) else ""
+            risk = detect(text)
+            events.append(Event(t_s, "patient_said", {"text": text[:MAX_WORDS_LOGGED], "source": words.source,
+                                                      "risk": risk.category if risk else None}))
+            if risk is not None:
+                events.append(Event(t_s, "alert", {
+                    "level": "critical", "reason": "risk", "category": risk.category,
+                    "message": f"RISK ({risk.category.replace('_', ' ')}): the patient said \"{risk.phrase}\". "
+                               "The humans are quiet and neutral; check in with the patient. "
+                               "Send resume_dialogue to let them talk again."}))
+                if not self.quiet:
+                    self.quiet = True
+                    social.silence(present, NEUTRAL)
+                    events.append(Event(t_s, "dialogue_quiet", {"reason": risk.category}))
+                continue
+            if self.quiet or not running or not text.strip():
+                continue
+            speaker = self._addressee(present, distance_m, social)
+            if speaker < 0:
+                continue
+            self.requests += 1
+            events.append(Event(t_s, "reply_wanted", {"request": self.requests, "human": ids[speaker],
+                                                      "text": text[:MAX_WORDS_LOGGED],
+                                                      "band": band_for(dialogue_intensity),
+                                                      "dialogue_intensity": round(dialogue_intensity, 3)}))
+        return events
+
+    def _addressee(self, present: np.ndarray, distance_m: np.ndarray, social) -> int:
+        for candidate in (social.speaker, self.last_speaker):
+            if 0 <= candidate < len(present) and present[candidate]:
+                return int(candidate)
+        idx = np.flatnonzero(present)
+        return int(idx[np.argmin(distance_m[idx])]) if len(idx) else -1
+
+    def lines(self, lines: tuple[SpokenLine, ...], t_s: float, ids: tuple[str, ...], present: np.ndarray,
+              running: bool, social) -> list[Event]:
+        """Accept vetted lines from the dialogue worker; refuse or drop everything else."""
+        events: list[Event] = []
+        for line in lines:
+            if self.vetted.get(line.line_id) != line.text:
+                events.append(Event(t_s, "line_refused", {"line_id": str(line.line_id)[:80],
+                                                          "reason": "not a vetted line of this session's bank"}))
+                events.append(Event(t_s, "alert", {"level": "warning", "reason": "dialogue",
+                                                   "message": "a line that is not in the vetted bank was refused"}))
+                continue
+            who = ids.index(line.speaker) if line.speaker in ids else -1
+            why = ("the speaker has left" if who < 0 or not present[who] else
+                   "the humans are quiet after a risk alert" if self.quiet else
+                   "the session is not running" if not running else "")
+            if why:
+                events.append(Event(t_s, "line_dropped", {"line_id": line.line_id, "request": line.request,
+                                                          "reason": why}))
+                continue
+            duration = float(min(max(line.duration_s, 0.3), MAX_LINE_S))
+            social.speaker, social.speak_left = who, duration
+            self.last_speaker = who
+            events.append(Event(t_s, "utterance", {
+                "speaker": line.speaker, "line_id": line.line_id, "text": line.text, "band": line.band,
+                "request": line.request, "duration_s": round(duration, 3), "method": line.method,
+                "similarity": None if line.similarity is None else round(float(line.similarity), 4)}))
+        return events
+
+    def resume(self, t_s: float) -> list[Event]:
+        if not self.quiet:
+            return []
+        self.quiet = False
+        return [Event(t_s, "dialogue_resumed", {})]
