@@ -50,6 +50,9 @@ def test_keys_in_the_preview_window_drive_the_session(display, tmp_path):
 
         key("Up")          # step up
         key("7")           # SUDS 70
+        key("t")           # the patient's words: P and digits are letters while the box is open
+        xdo(display, "type", "--window", window, "--delay", "60", "sorry, perhaps 7 minutes")
+        key("Return")
         key("space")       # pause
         key("space")       # resume
         key("p")           # panic
@@ -64,6 +67,9 @@ def test_keys_in_the_preview_window_drive_the_session(display, tmp_path):
     assert ("step_up", True) in commands and ("pause", True) in commands and ("resume", True) in commands
     assert ("panic", True) in commands
     assert [e["value"] for e in rec.of_kind("rating")] == [70.0]
+    said = rec.of_kind("patient_said")
+    assert [e["text"] for e in said] == ["sorry, perhaps 7 minutes"] and said[0]["risk"] is None
+    assert len(rec.of_kind("panic")) == 1  # the p typed into the box did not panic
     assert rec.of_kind("safe_scene") and rec.of_kind("session_ended")[0]["reason"] == "stopped_by_clinician"
     assert all(e["source"] == "keyboard" for e in rec.of_kind("clinician_command"))
     assert rec.of_kind("frame_stats"), "frame times are recorded"

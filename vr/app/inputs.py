@@ -32,20 +32,43 @@ class ClinicianKeys:
     Used by the desktop preview and by the headset's mirror window alike.
     """
 
-    def __init__(self, base, on_help=None, on_quit=None) -> None:
+    def __init__(self, base, on_help=None, on_quit=None, hud=None, on_words=None) -> None:
+        """``hud`` and ``on_words``: T opens a box on the panel for the patient's words."""
         self.pending: deque[Command | Rating] = deque()
         self.mode = "running"
-        base.accept("space", self._space)
-        base.accept("p", self.pending.append, [Command("panic", source="keyboard")])
-        base.accept("arrow_up", self.pending.append, [Command("step_up", source="keyboard")])
-        base.accept("arrow_down", self.pending.append, [Command("step_down", source="keyboard")])
+        self.hud = hud
+        self._key(base, "space", self._space)
+        self._key(base, "p", lambda: self.pending.append(Command("panic", source="keyboard")))
+        # F12 panics even while the clinician is typing the patient's words (P is then a letter).
+        base.accept("f12", lambda: self.pending.append(Command("panic", source="keyboard")))
+        self._key(base, "arrow_up", lambda: self.pending.append(Command("step_up", source="keyboard")))
+        self._key(base, "arrow_down", lambda: self.pending.append(Command("step_down", source="keyboard")))
         for digit in range(10):
-            base.accept(str(digit), self.pending.append, [Rating("suds", float(digit * 10 or 100), "keyboard")])
-        base.accept("`", self.pending.append, [Rating("suds", 0.0, "keyboard")])
+            value = float(digit * 10 or 100)
+            self._key(base, str(digit), lambda v=value: self.pending.append(Rating("suds", v, "keyboard")))
+        self._key(base, "`", lambda: self.pending.append(Rating("suds", 0.0, "keyboard")))
+        self._key(base, "r", lambda: self.pending.append(Command("resume_dialogue", source="keyboard")))
         if on_help:
-            base.accept("h", on_help)
+            self._key(base, "h", on_help)
+        if hud is not None and on_words is not None:
+            self._key(base, "t", lambda: hud.open_words(base, on_words))
         if on_quit:
-            base.accept("escape", on_quit)
+            self._key(base, "escape", on_quit)
+
+    @property
+    def typing(self) -> bool:
+        return self.hud is not None and getattr(self.hud, "typing", False)
+
+    def _key(self, base, key: str, action) -> None:
+        """A key that does nothing while the clinician types the patient's words (Esc closes the box)."""
+        def handler() -> None:
+            if self.typing:
+                if key == "escape":
+                    self.hud.close_words()
+                return
+            action()
+
+        base.accept(key, handler)
 
     def _space(self) -> None:
         name = "pause" if self.mode == "running" else "resume"
@@ -67,15 +90,15 @@ class DesktopControls:
 
     KEYS = ("w", "a", "s", "d")
 
-    def __init__(self, base, start: HeadPose, on_help=None, on_quit=None) -> None:
+    def __init__(self, base, start: HeadPose, on_help=None, on_quit=None, hud=None, on_words=None) -> None:
         self.base = base
         self.head = start
         self.held: set[str] = set()
         self._center = None
+        self.keys = ClinicianKeys(base, on_help, on_quit, hud=hud, on_words=on_words)
         for key in self.KEYS:
-            base.accept(key, self.held.add, [key])
+            base.accept(key, lambda k=key: None if self.keys.typing else self.held.add(k))
             base.accept(f"{key}-up", self.held.discard, [key])
-        self.keys = ClinicianKeys(base, on_help, on_quit)
 
     def _mouse(self) -> tuple[float, float]:
         win = self.base.win

@@ -37,7 +37,7 @@ class Replayer:
         from vr.record.replay import recorded_lines
 
         self.session = Session(self.loaded.config, self.loaded.scene.config, int(self.meta["seed"]),
-                               lines=recorded_lines(Path(directory), self.meta))
+                               lines=recorded_lines(self.directory, self.meta))
         self.k = 0
         self.world = None
 

@@ -82,7 +82,8 @@ def run_rendered(loaded: LoadedProfile, *, backend_kind: str, seconds: float | N
             keys = None
             if hud is not None:  # the mirror window takes the clinician's keys, as the preview does
                 keys = ClinicianKeys(backend.base, on_help=hud.toggle_help,
-                                     on_quit=lambda: loop_ref[0].finish("stopped_by_clinician"))
+                                     on_quit=lambda: loop_ref[0].finish("stopped_by_clinician"), hud=hud,
+                                     on_words=lambda text: loop_ref[0].say(text))
             source = HeadsetSource(backend, session.head, keys)
             options = LoopOptions(seconds=seconds, screenshots=screenshots, screenshot_every_s=screenshot_every_s)
             from vr.backends.openxr.gl import FORMAT_NAMES
@@ -95,7 +96,8 @@ def run_rendered(loaded: LoadedProfile, *, backend_kind: str, seconds: float | N
             from vr.app.inputs import DesktopControls
 
             source = DesktopControls(backend.base, session.head, on_help=hud.toggle_help,
-                                     on_quit=lambda: loop_ref[0].finish("stopped_by_clinician"))
+                                     on_quit=lambda: loop_ref[0].finish("stopped_by_clinician"), hud=hud,
+                                     on_words=lambda text: loop_ref[0].say(text))
             options = LoopOptions(seconds=seconds, screenshots=screenshots, screenshot_every_s=screenshot_every_s)
             extra["renderer"] = backend.base.win.getGsg().getDriverRenderer()
         else:

@@ -5,6 +5,11 @@
 - ``embed``: sentence embeddings for choosing (MiniLM, or a lexical stand-in).
 - ``voices``: :class:`~vr.dialogue.voices.Voice`, a distinct, seeded voice per human.
 - ``tts``: :class:`~vr.dialogue.tts.Synthesizer`, a line's text to a cached WAV and a mouth envelope.
+- ``worker``: the process that chooses lines and makes their audio, and the app's side of it
+  (restarts when hung or dead, generic authored lines meanwhile).
+
+The patient's words are checked for risk in the session core (``vr.sim.risk``), not here, and
+the core accepts only lines of its vetted bank (``vr.sim.talk``).
 
 ``voices`` and ``tts`` do not import Panda3D (a speech worker process uses them); playing
 speech in 3D is ``vr.render.speech_audio``.

@@ -208,7 +208,7 @@ def session_report(directory: str | Path) -> Path:
                + [[_clock(a["t_s"]), f"alert ({a['reason']})", "", "", "", a["message"]] for a in tables.alerts],
                left=1),
         '<h2 id="transcript">Dialogue transcript</h2>',
-        _table(["time", "speaker", "line", "text", "intent", "intensity"],
+        _table(["time", "speaker", "line", "text", "how / risk", "band"],
                [[_clock(s["t_s"]), s["speaker"], s["line_id"], s["text"] or "(speaking turn)", s["intent"],
                  s["intensity"]] for s in tables.speech], left=3) if tables.speech else "<p>No one spoke.</p>",
         '<h2 id="frames">Frame timing and comfort</h2>', _frames_summary(tables),

@@ -77,9 +77,15 @@ def build_tables(record: SessionRecord) -> Tables:
                for e in record.of_kind("rating")]
     commands = [{"t_s": e["t_s"], "command": e["command"], "applied": e["applied"], "source": e.get("source", ""),
                  "value": e.get("value", ""), "reason": e.get("reason", "")} for e in record.of_kind("clinician_command")]
-    speech = [{"t_s": e["t_s"], "speaker": e.get("human") or e.get("speaker", ""), "line_id": e.get("line_id", ""),
-               "text": e.get("text", ""), "intent": e.get("intent", ""), "intensity": e.get("dialogue_intensity", "")}
-              for e in record.of_kind("speech_turn", "utterance")]
+    # The transcript: what was said (utterances, and the patient's words); bare speaking turns only
+    # for a session that ran without dialogue.
+    spoken = record.of_kind("utterance", "patient_said")
+    speech = [{"t_s": e["t_s"], "speaker": "patient" if e["kind"] == "patient_said" else e.get("speaker", ""),
+               "line_id": e.get("line_id", ""), "text": e.get("text", ""),
+               "intent": e.get("method", "") if e["kind"] == "utterance" else (f"risk: {e['risk']}" if e.get("risk") else ""),
+               "intensity": e.get("band", "")} for e in spoken] if spoken else [
+        {"t_s": e["t_s"], "speaker": e.get("human", ""), "line_id": "", "text": "", "intent": e.get("intent", ""),
+         "intensity": e.get("dialogue_intensity", "")} for e in record.of_kind("speech_turn")]
     frames = [_frame_row(e) for e in record.of_kind("frame_stats")]
     alerts = [{"t_s": e["t_s"], "reason": e.get("reason", ""), "message": e.get("message", "")}
               for e in record.of_kind("alert")]

@@ -9,9 +9,11 @@ from vr.sim import WorldState
 
 HELP = """Keys
   Space   pause / resume (also resumes after panic)
-  P       panic: safe scene now
+  P       panic: safe scene now (F12 too, even while typing)
   Up/Down step up / down
   1-9, 0  SUDS 10-90, 100   (backquote key: SUDS 0)
+  T       type what the patient says (Enter sends, Esc cancels)
+  R       let the humans talk again after a risk alert
   W A S D move   mouse  look
   H       this help      Esc  end the session"""
 
@@ -32,6 +34,34 @@ class Hud:
         self.help.hide()
         self._since = 1.0
         self._alert_left = 0.0
+
+    def open_words(self, base, on_words) -> None:
+        """A one-line box for the patient's words (what they said aloud), typed by the clinician."""
+        from direct.gui.DirectEntry import DirectEntry
+
+        if getattr(self, "words", None) is not None:
+            return
+        def submit(text: str) -> None:
+            self.close_words()
+            if text.strip():
+                on_words(text.strip())
+
+        self.words = DirectEntry(parent=base.a2dBottomLeft, pos=(0.05, 0, 0.2), scale=0.05, width=30, numLines=1,
+                                 focus=1, command=submit, initialText="", frameColor=(0, 0, 0, 0.7),
+                                 text_fg=(1, 1, 1, 1))
+        self.words_label = OnscreenText(parent=base.a2dBottomLeft, pos=(0.05, 0.27), scale=0.04, align=TextNode.ALeft,
+                                        text="The patient says (Enter sends, Esc cancels):", fg=(1, 0.9, 0.5, 1),
+                                        bg=(0, 0, 0, 0.6))
+
+    def close_words(self) -> None:
+        if getattr(self, "words", None) is not None:
+            self.words.destroy()
+            self.words_label.destroy()
+            self.words = None
+
+    @property
+    def typing(self) -> bool:
+        return getattr(self, "words", None) is not None
 
     def toggle_help(self) -> None:
         if self.help.isHidden():
@@ -64,6 +94,7 @@ class Hud:
         self.panel.setText("\n".join(lines))
 
     def destroy(self) -> None:
+        self.close_words()
         for node in (self.panel, self.alert, self.help):
             node.destroy()
 

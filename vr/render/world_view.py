@@ -72,6 +72,7 @@ class WorldView:
         self.batched = batched
         self.slots = [self._build(int(seed), float(height), batched) for seed, height in zip(seeds, heights)]
         self._voices: dict[int, NodePath] = {}
+        self._humans = None
         self._fade_left = 0.0
         self._fade_card = None
         if overlay is not None:
@@ -144,6 +145,7 @@ class WorldView:
         if world.scene != self.scene_name:
             self._show_scene(world.scene)
         h = world.humans
+        self._humans = h
         present = h.present
         cx, cy = camera_xy
         for i, slot in enumerate(self.slots):
@@ -157,9 +159,7 @@ class WorldView:
                     slot.shown = poser
                 level = mouth(h.ids[i]) if (mouth is not None and h.speaking[i]) else None
                 if h.speaking[i] and i in self._voices:
-                    eye = eye_position_m(h.position_m[i:i + 1], h.body_yaw_deg[i:i + 1], h.height_m[i:i + 1],
-                                         h.posture[i:i + 1])[0]
-                    self._voices[i].setPos(float(eye[0]), float(eye[1]), float(eye[2]) - MOUTH_BELOW_EYES_M)
+                    self._place_voice(h, i)
                 poser.pose(h, i, world.t_s, dt_s, camera_xy, level)
             elif slot.shown is not None:
                 slot.shown.rig.root.hide()
@@ -176,7 +176,14 @@ class WorldView:
         """A node at human ``index``'s mouth, kept there while they speak (speech sounds from it)."""
         if index not in self._voices:
             self._voices[index] = self.root.attachNewNode(f"voice-{index}")
+        h = self._humans
+        if h is not None and 0 <= index < len(h.ids):  # there already, before the next frame moves it
+            self._place_voice(h, index)
         return self._voices[index]
+
+    def _place_voice(self, h, i: int) -> None:
+        eye = eye_position_m(h.position_m[i:i + 1], h.body_yaw_deg[i:i + 1], h.height_m[i:i + 1], h.posture[i:i + 1])[0]
+        self._voices[i].setPos(float(eye[0]), float(eye[1]), float(eye[2]) - MOUTH_BELOW_EYES_M)
 
     def destroy(self) -> None:
         if self.ambience is not None:
