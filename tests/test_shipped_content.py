@@ -30,7 +30,16 @@ def test_shipped_file_validates(path):
     validate_file(path)
 
 
-@pytest.mark.parametrize("path", PROFILES, ids=lambda p: p.name)
+EXPOSURE = [p for p in PROFILES if "kind: distraction" not in p.read_text()]
+DISTRACTION = [p for p in PROFILES if p not in EXPOSURE]
+
+
+def test_distraction_profiles_are_shipped_for_both_scenes():
+    scenes = {load_profile(p).config.scene for p in DISTRACTION}
+    assert scenes == {"snowy_canyon", "reef"}
+
+
+@pytest.mark.parametrize("path", EXPOSURE, ids=lambda p: p.name)
 def test_profiles_are_real_hierarchies(path):
     profile = load_profile(path).config
     assert len(profile.steps) >= 5
@@ -62,6 +71,13 @@ def test_every_profile_runs_thirty_minutes(half_hour_runs):
         rec = read_record(out)
         assert rec.problems == [] and rec.torn_tail is None, path
         samples = rec.of_kind("sample")
+        if path in DISTRACTION:  # the simulated procedure: every phase marked, pain before, during and after
+            started = [e["name"] for e in rec.of_kind("phase_started")]
+            assert started == [p.name for p in profile.phases], path
+            assert {r["when"] for r in rec.of_kind("rating") if r["scale"] == "pain"} == {"before", "during", "after"}
+            assert rec.of_kind("session_ended")[0]["reason"] == "stopped_by_clinician"
+            assert len(rec.of_kind("hit")) > 50
+            continue
         length_s = min(1800.0, profile.safety.max_session_min * 60.0)  # the demo tour stops at 10 min
         assert len(samples) >= 10 * (length_s - 10)
         ended = rec.of_kind("session_ended")

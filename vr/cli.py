@@ -122,7 +122,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_validate)
 
     p = sub.add_parser("schema", help="write the JSON Schema for profiles or scenes (for editors)")
-    p.add_argument("--kind", choices=("profile", "scene"), default="profile")
+    p.add_argument("--kind", choices=("profile", "scene", "distraction", "lines"), default="profile")
     p.add_argument("--markdown", action="store_true", help="write the parameter reference instead")
     p.add_argument("--out", metavar="FILE", help="file to write (default: standard output)")
     p.set_defaults(func=cmd_schema)

@@ -32,12 +32,11 @@ class Replayer:
         self._restart()
 
     def _restart(self) -> None:
-        from vr.sim import Session
 
+        from vr.app.distraction import new_session
         from vr.record.replay import recorded_lines
 
-        self.session = Session(self.loaded.config, self.loaded.scene.config, int(self.meta["seed"]),
-                               lines=recorded_lines(self.directory, self.meta))
+        self.session = new_session(self.loaded, int(self.meta["seed"]), lines=recorded_lines(self.directory, self.meta))
         self.k = 0
         self.world = None
 

@@ -14,7 +14,7 @@ from pathlib import Path
 from vr.app.summary import RunSummary, Tally, record_files, record_meta
 from vr.config import LoadedProfile
 from vr.record import SessionWriter
-from vr.sim import PatientParams, Session, SyntheticPatient
+from vr.sim import PatientParams, SyntheticPatient
 
 
 def run_simulation(loaded: LoadedProfile, *, seconds: float, seed: int, out: Path, pseudonym: str,
@@ -24,12 +24,19 @@ def run_simulation(loaded: LoadedProfile, *, seconds: float, seed: int, out: Pat
 
     ``commands_at`` maps a step number to clinician commands injected then (tests use it).
     """
-    session = Session(loaded.config, loaded.scene.config, seed)
-    player = SyntheticPatient(patient or PatientParams(), seed, session.head)
+    from vr.app.distraction import SimulatedProcedure, new_session
+
+    session = new_session(loaded, seed)
+    if getattr(loaded, "distraction", False):
+        player = SimulatedProcedure(loaded, session, seed)
+        about = {"kind": "distraction", "simulated_player": vars(player.player.p)}
+    else:
+        player = SyntheticPatient(patient or PatientParams(), seed, session.head)
+        about = {"synthetic_patient": vars(player.p)}
     dt = 1.0 / rate_hz
     tally = Tally(loaded, seed)
     writer = SessionWriter(out, record_meta(loaded, pseudonym=pseudonym, backend="simulate", seed=seed,
-                                            rate_hz=rate_hz, synthetic_patient=vars(player.p)),
+                                            rate_hz=rate_hz, **about),
                            on_error=lambda message: print(f"warning: {message}", file=sys.stderr),
                            attachments=record_files(loaded))
     started = time.perf_counter()

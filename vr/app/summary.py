@@ -42,22 +42,32 @@ class RunSummary:
     ended: str = ""
     wall_s: float = 0.0
     highest_step: int = 0
+    scale: str = "suds"        # the rating kept per step: SUDS (exposure) or pain (distraction)
+    game: dict[str, Any] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         return {"profile": self.profile, "simulated_s": self.seconds, "seed": self.seed, "events": self.events,
                 "panics": self.panics, "alerts": self.alerts, "ended": self.ended, "wall_s": round(self.wall_s, 2),
                 "speed_x": round(self.seconds / self.wall_s, 1) if self.wall_s else None,
-                "highest_step": self.highest_step, "steps": [s.row() for s in self.steps]}
+                "highest_step": self.highest_step, "steps": [s.row() for s in self.steps],
+                **({"rating_scale": self.scale, "game": self.game} if self.scale != "suds" else {})}
 
     def text(self) -> str:
         lines = [f"{self.profile}: {self.seconds / 60:.1f} simulated min in {self.wall_s:.1f} s "
                  f"({self.seconds / max(self.wall_s, 1e-9):.0f}x), seed {self.seed}, {self.events} events",
-                 f"{'step':<4} {'name':<44} {'time':>7} {'peak':>5} {'end':>5}"]
+                 f"{'step' if self.scale == 'suds' else 'phase':<4} {'name':<44} {'time':>7} {'peak':>5} {'end':>5}"
+                 + ("" if self.scale == "suds" else "   (pain 0-10)")]
         for s in self.steps:
             peak = f"{max(s.suds):.0f}" if s.suds else "-"
             end = f"{s.suds[-1]:.0f}" if s.suds else "-"
             lines.append(f"{s.index:<4} {s.name[:44]:<44} {s.time_s:>6.0f}s {peak:>5} {end:>5}")
-        lines.append(f"highest step {self.highest_step}, panics {self.panics}, ended: {self.ended}")
+        if self.scale == "suds":
+            lines.append(f"highest step {self.highest_step}, panics {self.panics}, ended: {self.ended}")
+        else:
+            g = self.game
+            lines.append(f"score {g.get('score', 0)}, hits {g.get('hits', 0)}, missed {g.get('misses', 0)}, "
+                         f"engagement {g.get('engagement') if g.get('engagement') is not None else '-'}, "
+                         f"panics {self.panics}, ended: {self.ended}")
         lines.extend(f"alert: {a}" for a in self.alerts)
         return "\n".join(lines)
 
@@ -67,8 +77,14 @@ class Tally:
 
     def __init__(self, loaded: LoadedProfile, seed: int) -> None:
         profile = loaded.config
-        self.summary = RunSummary(profile.name, 0.0, seed,
-                                  [StepSummary(i, s.name) for i, s in enumerate(profile.steps)])
+        self.distraction = getattr(loaded, "distraction", False)
+        if self.distraction:  # rows: before the procedure, each phase, after it; pain per row
+            names = ["before the procedure", *(p.name for p in profile.phases), "after the procedure"]
+            self.summary = RunSummary(profile.name, 0.0, seed, [StepSummary(i - 1, n) for i, n in enumerate(names)],
+                                      scale="pain")
+        else:
+            self.summary = RunSummary(profile.name, 0.0, seed,
+                                      [StepSummary(i, s.name) for i, s in enumerate(profile.steps)])
         self.summary.steps[0].visits = 1
         self.current = 0
 
@@ -79,6 +95,9 @@ class Tally:
             summary.steps[self.current].time_s += dt_s
         for e in events:
             _tally(summary, e)
+            if self.distraction:
+                self._distraction(e)
+                continue
             if e.kind == "step_started" and e.data["reason"] != "start":
                 self.current = e.data["index"]
                 summary.steps[self.current].visits += 1
@@ -86,9 +105,24 @@ class Tally:
             elif e.kind == "rating" and e.data["scale"] == "suds":
                 summary.steps[self.current].suds.append(e.data["value"])
 
+    def _distraction(self, e: Event) -> None:
+        rows = self.summary.steps
+        if e.kind == "phase_started":
+            self.current = e.data["index"] + 1
+            rows[self.current].visits += 1
+            self.summary.highest_step = max(self.summary.highest_step, e.data["index"])
+        elif e.kind == "phase_ended":
+            self.current = len(rows) - 1 if e.data["index"] + 1 >= len(rows) - 2 else self.current
+        elif e.kind == "rating" and e.data["scale"] == "pain":
+            rows[self.current].suds.append(e.data["value"])
+        elif e.kind == "session_ended":
+            self.summary.game = {k: e.data.get(k) for k in ("score", "hits", "misses", "engagement")}
+
     def finish(self, events: list[Event]) -> None:
         for e in events:
             _tally(self.summary, e)
+            if self.distraction:
+                self._distraction(e)
 
 
 def record_files(loaded: LoadedProfile) -> dict[str, bytes]:

@@ -131,3 +131,23 @@ def check_profile(profile: ProfileConfig, src: Source, scene: SceneConfig, safe:
                                         f"advance level {rule.suds_at_most}",
                                         "retreat only at a SUDS clearly above the advance level"))
     return problems
+
+
+def check_distraction(profile, src: Source, scene: SceneConfig, safe: SceneConfig) -> list[Problem]:
+    """Cross-file checks of a distraction profile: a distraction scene with a landscape, a safe scene."""
+    problems = []
+    if safe.kind != "safe":
+        problems.append(src.problem(("safety", "safe_scene"), f"safe_scene {profile.safety.safe_scene!r} is a "
+                                    f"{safe.kind} scene", "name a scene whose kind is 'safe' (e.g. calm_room)"))
+    if scene.kind != "distraction" or scene.landscape is None:
+        problems.append(src.problem(("scene",), f"scene {profile.scene!r} is a {scene.kind} scene"
+                                    + ("" if scene.landscape else " with no landscape"),
+                                    "choose a distraction scene (snowy_canyon or reef)"))
+    game = profile.game
+    if game.radius_hard_m > game.radius_easy_m:
+        problems.append(src.problem(("game", "radius_hard_m"), "the hard radius is larger than the easy one",
+                                    "make radius_hard_m at most radius_easy_m"))
+    if game.aim == "controller" and game.select == "dwell":
+        problems.append(src.problem(("game", "select"), "aiming only by controller but selecting only by dwell",
+                                    "use select: trigger or either with a controller"))
+    return problems

@@ -13,8 +13,9 @@ from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
-from vr.config.checks import check_profile, check_scene
+from vr.config.checks import check_distraction, check_profile, check_scene
 from vr.config.errors import ConfigError, Problem
+from vr.config.distraction import DistractionProfileConfig
 from vr.config.lines import LineBankConfig
 from vr.config.profile import ProfileConfig
 from vr.config.scene import SceneConfig
@@ -230,11 +231,15 @@ class LoadedScene:
 class LoadedProfile:
     """A validated profile with its scene and safe scene resolved and cross-checked."""
 
-    config: ProfileConfig
+    config: ProfileConfig | DistractionProfileConfig
     path: Path
     sha256: str
     scene: LoadedScene
     safe_scene: LoadedScene
+
+    @property
+    def distraction(self) -> bool:
+        return isinstance(self.config, DistractionProfileConfig)
 
 
 def _sha(path: Path) -> str:
@@ -264,7 +269,8 @@ def load_profile(path: str | Path, scene_dirs: list[Path] | None = None) -> Load
     """Validate a profile and the scenes it names; raises ``ConfigError`` with every problem."""
     path = Path(path)
     src = read_yaml(path)
-    config: ProfileConfig = _validate(src, ProfileConfig)
+    distraction = isinstance(src.data, dict) and src.data.get("kind") == "distraction"
+    config = _validate(src, DistractionProfileConfig if distraction else ProfileConfig)
     dirs = scene_dirs if scene_dirs is not None else default_scene_dirs(path)
     problems: list[Problem] = []
     scenes: dict[str, LoadedScene] = {}
@@ -285,7 +291,10 @@ def load_profile(path: str | Path, scene_dirs: list[Path] | None = None) -> Load
             problems.extend(e.problems)
     if problems:
         raise ConfigError(problems)
-    problems = check_profile(config, src, scenes["scene"].config, scenes["safe_scene"].config)
+    if distraction:
+        problems = check_distraction(config, src, scenes["scene"].config, scenes["safe_scene"].config)
+    else:
+        problems = check_profile(config, src, scenes["scene"].config, scenes["safe_scene"].config)
     if problems:
         raise ConfigError(problems)
     return LoadedProfile(config, path, _sha(path), scenes["scene"], scenes["safe_scene"])
@@ -310,11 +319,14 @@ def load_lines(path: str | Path) -> LoadedLines:
 
 def detect_kind(src: Source) -> str | None:
     """'profile', 'scene' or 'lines' from a file's top-level keys, or None when it is neither."""
-    if src.data.get("kind") == "lines":
+    data = src.data if isinstance(src.data, dict) else {}
+    if data.get("kind") == "lines":
         return "lines"
-    if {"steps", "scene", "safety"} & set(src.data) or src.data.get("kind") == "exposure":
+    if "room" in data or "landscape" in data:
+        return "scene"
+    if {"steps", "scene", "safety", "phases"} & set(data) or data.get("kind") in ("exposure", "distraction"):
         return "profile"
-    if "room" in src.data or src.data.get("kind") in ("social", "safe", "distraction"):
+    if data.get("kind") in ("social", "safe"):
         return "scene"
     return None
 

@@ -102,6 +102,22 @@ class SeatGridConfig(Model):
     yaw_deg: float = param(180.0, "Heading the seats face.", ge=-360.0, le=360.0)
 
 
+class LandscapeConfig(Model):
+    """A distraction scene's landscape, laid along the glide's path (vr/sim/glide.py)."""
+
+    type: Literal["canyon", "reef"] = param(..., "A snowy river canyon, or a coral reef under water.")
+    width_m: float = param(14.0, "Width of the valley floor (canyon) or the open water (reef).", ge=4.0, le=80.0)
+    wall_height_m: float = param(18.0, "Height of the canyon walls (reef: of the rock on either side).",
+                                 ge=2.0, le=80.0)
+    ground_rgb: RGB = param((0.93, 0.95, 0.98), "Snow (canyon) or sand (reef).")
+    wall_rgb: RGB = param((0.55, 0.58, 0.64), "Rock.")
+    water_rgb: RGB = param((0.35, 0.55, 0.70), "The river (canyon) or the water's colour (reef).")
+    fog_rgb: RGB = param((0.85, 0.90, 0.96), "Haze colour: distance fades into it.")
+    fog_m: float = param(90.0, "Distance at which the haze hides everything.", ge=10.0, le=1000.0)
+    plants: int = param(40, "Pine trees (canyon) or coral clumps (reef) along each stretch.", ge=0, le=400)
+    snow: bool = param(True, "Gentle snowfall (canyon) or drifting particles (reef).")
+
+
 class SceneConfig(Model):
     """A scene file in scenes/."""
 
@@ -117,5 +133,6 @@ class SceneConfig(Model):
          LightConfig(type="directional", position_m=(2.0, -3.0, 5.0))),
         description="Light sources.", max_length=32)
     ambient_sound: SoundConfig | None = param(None, "Background sound.")
+    landscape: LandscapeConfig | None = param(None, "Distraction scenes: the landscape along the glide.")
     spawns: tuple[SpawnConfig, ...] = param((), "Places for virtual humans, used in order.", max_length=500)
     seat_grids: tuple[SeatGridConfig, ...] = param((), "Rows of seats, used after spawns.", max_length=20)

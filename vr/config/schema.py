@@ -12,9 +12,12 @@ from pydantic_core import PydanticUndefined
 
 from vr.config.load import _unwrap
 from vr.config.profile import MOOD_NAMES, MoodSpec, ProfileConfig
+from vr.config.distraction import DistractionProfileConfig
+from vr.config.lines import LineBankConfig
 from vr.config.scene import SceneConfig
 
-MODELS: dict[str, type[BaseModel]] = {"profile": ProfileConfig, "scene": SceneConfig}
+MODELS: dict[str, type[BaseModel]] = {"profile": ProfileConfig, "scene": SceneConfig,
+                                      "distraction": DistractionProfileConfig, "lines": LineBankConfig}
 
 _MOOD_SCHEMA = {
     "description": "one mood for every human, or {mixed: {mood: share}} with shares adding up to 1",
@@ -131,5 +134,7 @@ def markdown_reference() -> str:
             section(sub_title, sub, sub_prefix)
 
     section("Exposure profile (`exposure_profiles/*.yaml`)", ProfileConfig, "")
+    section("Distraction profile (`exposure_profiles/*.yaml` with `kind: distraction`)", DistractionProfileConfig, "")
     section("Scene (`scenes/*.yaml`)", SceneConfig, "")
+    section("Line bank (`dialogue/*.yaml`)", LineBankConfig, "")
     return "\n".join(lines).rstrip() + "\n"

@@ -22,7 +22,7 @@ from typing import Any
 from vr.config import load_profile
 from vr.config.load import LoadedProfile
 from vr.record.reader import RecordError, read_record
-from vr.sim import Command, Event, FrameInputs, HeadPose, PatientWords, Rating, Session, SpokenLine, WorldState
+from vr.sim import Command, Event, FrameInputs, HeadPose, PatientWords, Rating, SpokenLine, WorldState
 
 NOT_FROM_SESSION = {"frame_stats"}
 APP_ALERTS = {"record_storage", "headset", "dialogue"}  # alerts the app adds beside the session's own events
@@ -89,7 +89,9 @@ def resimulate(directory: str | Path, end_reason: str | None = None) -> Iterator
     directory = Path(directory)
     meta = json.loads((directory / "session.json").read_text(encoding="utf-8"))
     loaded = load_recorded_profile(directory)
-    session = Session(loaded.config, loaded.scene.config, int(meta["seed"]), lines=recorded_lines(directory, meta))
+    from vr.app.distraction import new_session
+
+    session = new_session(loaded, int(meta["seed"]), lines=recorded_lines(directory, meta))
     for inputs, dt in load_inputs(directory):
         yield session.step(inputs, dt)
     if end_reason:

@@ -166,6 +166,12 @@ def _frames_summary(tables: Tables) -> str:
     return f"<p>{html.escape(text)} Per second: frames.csv.</p>"
 
 
+def _distraction(record) -> list[str]:
+    from vr.record.distraction_report import section
+
+    return section(record, _png)
+
+
 def session_report(directory: str | Path) -> Path:
     """Write report.html and the CSV files into the session folder; returns the report's path."""
     directory = Path(directory)
@@ -191,7 +197,8 @@ def session_report(directory: str | Path) -> Path:
         f"<p>Session length {tables.length_s / 60:.1f} min; panics {panics}; "
         f"SUDS ratings {sum(1 for r in tables.ratings if r['scale'] == 'suds')}; "
         f"pain ratings {sum(1 for r in tables.ratings if r['scale'] == 'pain')}.</p>",
-        '<h2 id="suds">SUDS and pain over time</h2>', _suds_plot(tables),
+        *(_distraction(record) if record.of_kind("phase_started") or meta.get("kind") == "distraction" else
+          ['<h2 id="suds">SUDS and pain over time</h2>', _suds_plot(tables)]),
         '<h2 id="intensity">Intensity</h2>', _intensity_plot(tables),
         '<h2 id="humans">Virtual humans: distance and gaze</h2>', _humans_plot(tables),
         '<h2 id="avoidance">The patient\'s gaze: looking at the humans or away</h2>',

@@ -91,7 +91,9 @@ def build_scene(scene: SceneConfig, parent: NodePath) -> tuple[NodePath, list[No
     root = parent.attachNewNode(f"scene-{scene.name}")
     m = Mesh()
     w, d, h = scene.room.size_m
-    if scene.room.outdoor:
+    if scene.room.outdoor and scene.landscape is not None:
+        pass  # a distraction landscape brings its own ground, laid along the glide (vr.render.landscape)
+    elif scene.room.outdoor:
         m.box((max(w, 200.0), max(d, 200.0), 0.1), scene.room.floor_rgb, translate(0, 0, -0.1))
     else:
         t = 0.1

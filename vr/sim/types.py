@@ -146,3 +146,4 @@ class WorldState:
     last_suds: float | None
     last_pain: float | None
     rating_prompt: str | None
+    game: Any = None        # a distraction session's GameState (vr.sim.distraction); None in exposure

@@ -1,0 +1,419 @@
+"""``DistractionSession``: the distraction game's core, stepped like an exposure ``Session``.
+
+The patient sits on a slow glide through the scene (``vr.sim.glide``) and aims at targets
+(``vr.sim.game``) with the head or a controller. The clinician marks the procedure's phases and
+asks for pain ratings; a companion speaks authored lines now and then and after good throws; a
+breathing pacer can be switched on. The world state it returns is a ``WorldState`` (so the frame
+loop, panel, record and report work unchanged) whose ``game`` field holds the game, whose
+``step_index``/``step_name`` are the procedure phase and whose one human is the companion.
+
+Head inputs are in the glide's frame (the seat: origin on its floor under the patient, +Y the
+direction of travel); the world state's ``head`` is the same head in the scene's frame.
+
+Commands: pause, resume, panic, stop, ask_rating, note, resume_dialogue, and ``phase_start`` /
+``phase_end`` (the next phase or the current one; ``value`` may name a phase by index) and
+``breathing`` (value 1 on, 0 off).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+import numpy as np
+
+from vr.config import SceneConfig
+from vr.config.distraction import DistractionProfileConfig
+from vr.sim.game import Targets
+from vr.sim.glide import Glide
+from vr.sim.talk import Talk
+from vr.sim.types import RATING_SCALES, Command, Event, FrameInputs, HeadPose, HumansState, WorldState
+
+SAMPLE_EVERY_S = 0.1
+ENGAGED_DEG = 25.0        # the patient is "on the game" when looking within this of a target or the way ahead
+COMPANION_OFFSET_M = (-1.0, 1.3)   # seated ahead-left of the patient on the glide, facing them
+DISTRACTION_COMMANDS = ("pause", "resume", "panic", "stop", "ask_rating", "note", "resume_dialogue", "phase_start",
+                        "phase_end", "breathing")
+
+
+@dataclass(frozen=True)
+class GameState:
+    """The game as the view draws it (read-only arrays; positions in the scene's frame)."""
+
+    rig_position_m: tuple[float, float, float]
+    rig_yaw_deg: float
+    rig_s_m: float             # distance travelled along the path
+    speed_mps: float
+    target_ids: tuple[str, ...]
+    alive: np.ndarray
+    position_m: np.ndarray
+    radius_m: np.ndarray
+    kind: np.ndarray
+    dwell: np.ndarray          # 0..1 of the dwell needed, per target
+    hit_age_s: np.ndarray      # seconds since hit (for the burst), inf if not hit
+    score: int
+    hits: int
+    misses: int
+    hit_rate: float | None
+    difficulty: float
+    breathing_on: bool
+    breath: float              # 0 (empty) .. 1 (full): the pacer's size now
+    engaged: bool
+    phase: int                 # the current or last phase; -1 before the first
+    in_phase: bool
+
+
+def _ro(a: np.ndarray) -> np.ndarray:
+    out = a.copy()
+    out.setflags(write=False)
+    return out
+
+
+class DistractionSession:
+    """One distraction session, stepped by the caller like ``Session``."""
+
+    def __init__(self, profile: DistractionProfileConfig, scene: SceneConfig, seed: int,
+                 lines: Mapping[str, str] | None = None) -> None:
+        self.profile = profile
+        self.scene = scene
+        self.seed = int(seed)
+        self.rng = np.random.default_rng(self.seed)
+        g = profile.glide
+        self.glide = Glide(g.speed_mps, g.max_accel_mps2, g.max_turn_deg_s)
+        self.targets = Targets(profile.game, profile.difficulty, self.rng)
+        self.talk = Talk(lines)
+        self.t_s = 0.0
+        self.mode = "running"
+        self.phase = -1            # the current (or last) phase; -1 before the first
+        self.in_phase = False
+        self.phase_started_s = 0.0
+        self.prompt: str | None = None
+        self.last = {"pain": None, "suds": None}
+        self.breathing_on = profile.breathing.on_at_start
+        self.breath_t = 0.0
+        self.engaged_s = 0.0
+        self.played_s = 0.0
+        self.phase_engaged = {}
+        self.n = 1 if profile.companion.enabled else 0
+        self.ids = tuple(f"h{i:03d}" for i in range(self.n))
+        self.height_m = np.full(self.n, 1.68)
+        self.human_seed = self.rng.integers(0, 2**31 - 1, self.n)
+        self.speaker_left = 0.0
+        self._started = False
+        self._next_sample = 0.0
+        self._next_pain = profile.pain.every_s or None
+        self._last_hits = 0
+        place = scene.patient
+        self.head = HeadPose((0.0, 0.0, place.eye_height_m or 1.2), 0.0)   # in the glide's frame
+        self.world_head = self.head
+
+    # -- the step ------------------------------------------------------------------------------
+    def step(self, inputs: FrameInputs, dt_s: float) -> tuple[WorldState, list[Event]]:
+        if not 0.0 < dt_s <= 0.25:
+            raise ValueError(f"dt_s must be in (0, 0.25] seconds, got {dt_s!r}")
+        events: list[Event] = []
+        if not self._started:
+            self._started = True
+            events.append(Event(0.0, "session_started", {
+                "profile": self.profile.name, "kind": "distraction", "scene": self.profile.scene, "seed": self.seed,
+                "phases": [p.name for p in self.profile.phases], "human_slots": self.n,
+                "safe_scene": self.profile.safety.safe_scene}))
+            if self.profile.pain.before:
+                events += self._ask("pain", "before")
+        self.t_s += dt_s
+        t = self.t_s
+        self.head = inputs.head
+        for cmd in inputs.commands:
+            events += self._command(cmd)
+        for rating in inputs.ratings:
+            events += self._rating(rating)
+        running = self.mode == "running"
+        if running and t >= self.profile.safety.max_session_min * 60.0:
+            events += self.end("max_session_time")
+            running = False
+        self.glide.step(dt_s, running and self.prompt is None)  # the ride eases to a stop while a rating is asked
+        self.world_head = self._to_world(self.head)
+        fired = any(c.name == "fire" for c in inputs.commands)
+        rays = [r for r in self._pointer_rays(inputs)]
+        if self.profile.game.aim != "controller":
+            rays.insert(0, (np.asarray(self.world_head.position_m, float), self._forward(self.world_head),
+                            fired and not rays, "head"))
+        events += self.targets.update(t, dt_s, (self.glide.x_m, self.glide.y_m), self.glide.yaw_deg, rays, running)
+        events += self._companion(dt_s, events, inputs, running)
+        if self.breathing_on:
+            self.breath_t += dt_s
+        engaged = self._engaged(self.world_head)
+        if running:
+            self.played_s += dt_s
+            self.engaged_s += dt_s * engaged
+            key = self.phase if self.in_phase else -1 - (self.phase >= 0)  # -1 before, -2 between/after
+            got, total = self.phase_engaged.get(key, (0.0, 0.0))
+            self.phase_engaged[key] = (got + dt_s * engaged, total + dt_s)
+        if self._next_pain is not None and running and self.in_phase and t >= self._next_pain:
+            self._next_pain += self.profile.pain.every_s
+            events += self._ask("pain", "schedule")
+        world = self._world(engaged)
+        if t + 1e-9 >= self._next_sample:
+            self._next_sample += SAMPLE_EVERY_S
+            events.append(self._sample(world))
+        return world, events
+
+    # -- frames ------------------------------------------------------------------------------------
+    def _to_world(self, head: HeadPose) -> HeadPose:
+        """A head pose in the glide's frame, in the scene's frame."""
+        g = self.glide
+        r = math.radians(g.yaw_deg)
+        x, y, z = head.position_m
+        wx = g.x_m + math.cos(r) * x - math.sin(r) * y
+        wy = g.y_m + math.sin(r) * x + math.cos(r) * y
+        return HeadPose((wx, wy, z), head.yaw_deg + g.yaw_deg, head.pitch_deg, head.roll_deg)
+
+    @staticmethod
+    def _forward(head: HeadPose) -> np.ndarray:
+        yaw, pitch = math.radians(head.yaw_deg), math.radians(head.pitch_deg)
+        return np.array([-math.sin(yaw) * math.cos(pitch), math.cos(yaw) * math.cos(pitch), math.sin(pitch)])
+
+    def _pointer_rays(self, inputs: FrameInputs):
+        """Controller or mouse rays arrive as ``aim`` commands (value: trigger pressed, text: 'x,y,z;dx,dy,dz')."""
+        for cmd in inputs.commands:
+            if cmd.name != "aim" or self.profile.game.aim == "head":
+                continue
+            try:
+                origin, direction = (np.array([float(v) for v in part.split(",")]) for part in cmd.text.split(";"))
+            except ValueError:
+                continue
+            n = float(np.linalg.norm(direction))
+            if n > 1e-9 and origin.shape == (3,) and direction.shape == (3,):
+                yield (origin, direction / n, bool(cmd.value), cmd.source or "controller")
+
+    def _engaged(self, head: HeadPose) -> bool:
+        f = self._forward(head)
+        cos_limit = math.cos(math.radians(ENGAGED_DEG))
+        g = self.glide
+        ahead = np.array([-math.sin(math.radians(g.yaw_deg)), math.cos(math.radians(g.yaw_deg)), 0.0])
+        if float(f @ ahead) >= cos_limit:
+            return True
+        idx = np.flatnonzero(self.targets.alive)
+        if not len(idx):
+            return False
+        to = self.targets.pos[idx] - np.asarray(head.position_m)
+        to /= np.maximum(np.linalg.norm(to, axis=1, keepdims=True), 1e-9)
+        return bool((to @ f >= cos_limit).any())
+
+    # -- commands, ratings, phases ------------------------------------------------------------
+    def _command(self, cmd: Command) -> list[Event]:
+        t = self.t_s
+        record = {"command": cmd.name, "id": cmd.id, "source": cmd.source}
+        if cmd.value is not None:
+            record["value"] = cmd.value
+        if cmd.name in ("aim", "fire"):
+            return []  # the patient playing (a pointer ray, a button), not a clinician command; in the inputs log
+        if cmd.name not in DISTRACTION_COMMANDS:
+            return [Event(t, "clinician_command", {**record, "applied": False,
+                                                   "reason": f"unknown here; use one of {', '.join(DISTRACTION_COMMANDS)}"})]
+        effects: list[Event] = []
+        refusal = None
+        phases = self.profile.phases
+        if self.mode == "ended":
+            refusal = "session has ended"
+        elif cmd.name == "panic":
+            self.mode = "safe"
+            self.targets.clear()
+            effects = [Event(t, "panic", {"source": cmd.source, "reason": "panic"}),
+                       Event(t, "safe_scene", {"scene": self.profile.safety.safe_scene, "reason": "panic"})]
+        elif cmd.name == "stop":
+            effects = self.end("stopped_by_clinician")
+        elif cmd.name == "pause":
+            refusal = None if self.mode == "running" else "not running"
+            if refusal is None:
+                self.mode = "paused"
+                effects = [Event(t, "paused", {})]
+        elif cmd.name == "resume":
+            refusal = None if self.mode in ("paused", "safe") else "already running"
+            if refusal is None:
+                self.mode = "running"
+                effects = [Event(t, "resumed", {})]
+        elif cmd.name == "ask_rating":
+            scale = cmd.text or "pain"
+            if scale not in RATING_SCALES:
+                refusal = f"unknown scale {scale!r}; use pain, suds or ssq"
+            else:
+                effects = self._ask(scale, "clinician")
+        elif cmd.name == "resume_dialogue":
+            effects = self.talk.resume(t)
+        elif cmd.name == "breathing":
+            self.breathing_on = bool(cmd.value) if cmd.value is not None else not self.breathing_on
+            self.breath_t = 0.0
+            effects = [Event(t, "breathing", {"on": self.breathing_on,
+                                              "breaths_per_min": self.profile.breathing.breaths_per_min})]
+        elif cmd.name == "phase_start":
+            target = int(cmd.value) if cmd.value is not None else (self.phase + 1 if self.phase >= 0 else 0)
+            if not 0 <= target < len(phases):
+                refusal = f"no phase {target + 1}; the procedure has {len(phases)}"
+            else:
+                if self.in_phase:  # starting the next phase ends the one running
+                    effects += self._end_phase()
+                self.phase, self.phase_started_s, self.in_phase = target, t, True
+                effects.append(Event(t, "phase_started", {"index": target, "name": phases[target].name,
+                                                          "expected_min": phases[target].expected_min}))
+        elif cmd.name == "phase_end":
+            if not self.in_phase:
+                refusal = "no phase is running"
+            else:
+                effects = self._end_phase()
+        return [Event(t, "clinician_command", {**record, "applied": refusal is None,
+                                               **({"reason": refusal} if refusal else {})}), *effects]
+
+    def _end_phase(self) -> list[Event]:
+        t, phases, index = self.t_s, self.profile.phases, self.phase
+        got, total = self.phase_engaged.get(index, (0.0, 0.0))
+        self.in_phase = False
+        out = [Event(t, "phase_ended", {"index": index, "name": phases[index].name,
+                                        "duration_s": round(t - self.phase_started_s, 2),
+                                        "expected_min": phases[index].expected_min,
+                                        "engagement": round(got / total, 3) if total else None})]
+        if index + 1 >= len(phases) and self.profile.pain.after:
+            out += self._ask("pain", "after")
+        return out
+
+    def _ask(self, scale: str, reason: str) -> list[Event]:
+        self.prompt = scale
+        return [Event(self.t_s, "rating_prompt", {"scale": scale, "reason": reason})]
+
+    def _rating(self, rating) -> list[Event]:
+        lo, hi = RATING_SCALES.get(rating.scale, (None, None))
+        if lo is None or not lo <= rating.value <= hi:
+            return [Event(self.t_s, "rating_refused", {"scale": rating.scale, "value": rating.value,
+                                                        "reason": "unknown scale or out of range"})]
+        self.last[rating.scale] = rating.value
+        if self.prompt == rating.scale:
+            self.prompt = None
+        phase = self.profile.phases[self.phase].name if self.in_phase else None
+        when = "during" if self.in_phase else ("before" if self.phase < 0 else "after")
+        return [Event(self.t_s, "rating", {"scale": rating.scale, "value": rating.value, "source": rating.source,
+                                           "phase": phase, "phase_index": self.phase, "when": when})]
+
+    def end(self, reason: str = "finished") -> list[Event]:
+        if self.mode == "ended":
+            return []
+        self.mode = "ended"
+        self.targets.clear()
+        return [Event(self.t_s, "safe_scene", {"scene": self.profile.safety.safe_scene, "reason": reason}),
+                Event(self.t_s, "session_ended", {
+                    "reason": reason, "step_index": self.phase, "score": self.targets.score,
+                    "hits": self.targets.hits, "misses": self.targets.misses,
+                    "engagement": round(self.engaged_s / self.played_s, 3) if self.played_s else None})]
+
+    # -- the companion ------------------------------------------------------------------------------
+    def _companion(self, dt_s: float, events: list[Event], inputs: FrameInputs, running: bool) -> list[Event]:
+        out: list[Event] = []
+        if not self.n:
+            return out
+        present = np.array([running or self.mode == "paused"])
+        distance = np.array([1.6])
+        speaking = _Speaker(self)
+        if inputs.said:
+            out += self.talk.heard(inputs.said, self.t_s, self.ids, present, distance, 0.0, running, speaking)
+        if inputs.lines:
+            out += self.talk.lines(inputs.lines, self.t_s, self.ids, present, running, speaking)
+        self.speaker_left = max(0.0, self.speaker_left - dt_s)
+        if not running or self.talk.quiet or self.speaker_left > 0:
+            return out
+        hits = self.targets.hits
+        cheer = hits > self._last_hits and hits % 3 == 0
+        self._last_hits = hits
+        rate = self.profile.companion.lines_per_min / 60.0
+        if cheer or self.rng.random() < -np.expm1(-rate * dt_s):
+            self.speaker_left = 3.0
+            out.append(Event(self.t_s, "speech_turn", {"human": self.ids[0], "dialogue_intensity": 0.0,
+                                                       "intent": "encouragement" if cheer else "remark",
+                                                       "mood": "friendly", "duration_s": 3.0}))
+        return self.talk.number_turns(out)
+
+    # -- the world ------------------------------------------------------------------------------------
+    def _companion_state(self) -> HumansState:
+        n = self.n
+        g = self.glide
+        r = math.radians(g.yaw_deg)
+        ox, oy = COMPANION_OFFSET_M
+        pos = np.zeros((n, 2))
+        if n:
+            pos[0] = (g.x_m + math.cos(r) * ox - math.sin(r) * oy, g.y_m + math.sin(r) * ox + math.cos(r) * oy)
+        to_patient = np.degrees(math.atan2(-(g.x_m - pos[0, 0]) if n else 0.0, (g.y_m - pos[0, 1]) if n else 1.0)) \
+            if n else 0.0
+        body_yaw = np.full(n, to_patient)
+        head = self.world_head
+        target = np.tile(np.asarray(head.position_m, float), (n, 1))
+        present = np.full(n, self.mode in ("running", "paused"))
+        speaking = np.full(n, self.speaker_left > 0 and present.any())
+        return HumansState(
+            ids=self.ids, present=_ro(present), position_m=_ro(pos), height_m=_ro(self.height_m),
+            body_yaw_deg=_ro(body_yaw), head_yaw_deg=_ro(np.zeros(n)), head_pitch_deg=_ro(np.zeros(n)),
+            eye_yaw_deg=_ro(np.zeros(n)), eye_pitch_deg=_ro(np.zeros(n)), gaze_target_m=_ro(target),
+            gaze_at_patient=_ro(present.copy()), distance_m=_ro(np.full(n, 1.6)), speed_mps=_ro(np.zeros(n)),
+            posture=_ro(np.full(n, 2, np.int8)), mood=_ro(np.full(n, 3, np.int8)), gesture=_ro(np.zeros(n, np.int8)),
+            blinking=_ro(np.full(n, (self.t_s % 4.0) < 0.15)), speaking=_ro(speaking),
+            seed=_ro(self.human_seed))
+
+    def _world(self, engaged: bool) -> WorldState:
+        tg, g, b = self.targets, self.glide, self.profile.breathing
+        period = 60.0 / b.breaths_per_min
+        u = (self.breath_t % period) / period
+        breath = (0.5 - 0.5 * math.cos(math.pi * u / b.inhale_share)) if u < b.inhale_share else \
+            (0.5 + 0.5 * math.cos(math.pi * (u - b.inhale_share) / (1.0 - b.inhale_share)))
+        dwell = np.clip(tg.dwell / self.profile.game.dwell_s, 0.0, 1.0)
+        game = GameState(
+            rig_position_m=(g.x_m, g.y_m, 0.0), rig_yaw_deg=g.yaw_deg, rig_s_m=g.s_m, speed_mps=g.v_mps,
+            target_ids=tuple(f"t{s}" for s in tg.serial), alive=_ro(tg.alive), position_m=_ro(tg.pos),
+            radius_m=_ro(tg.radius), kind=_ro(tg.kind), dwell=_ro(dwell), hit_age_s=_ro(tg.hit_age),
+            score=tg.score, hits=tg.hits, misses=tg.misses, hit_rate=tg.hit_rate(self.t_s), difficulty=tg.difficulty,
+            breathing_on=self.breathing_on, breath=breath, engaged=engaged, phase=self.phase, in_phase=self.in_phase)
+        phases = self.profile.phases
+        name = phases[self.phase].name if self.in_phase else (
+            "before the procedure" if self.phase < 0 else
+            "after the procedure" if self.phase + 1 >= len(phases) else f"after {phases[self.phase].name}")
+        playing = self.mode in ("running", "paused")
+        return WorldState(
+            t_s=self.t_s, mode=self.mode, scene=self.profile.scene if playing else self.profile.safety.safe_scene,
+            step_index=self.phase, step_name=name, step_t_s=self.t_s - self.phase_started_s,
+            intensity=tg.difficulty, dialogue_intensity=0.0, head=self.world_head, humans=self._companion_state(),
+            last_suds=self.last["suds"], last_pain=self.last["pain"], rating_prompt=self.prompt, game=game)
+
+    def _sample(self, world: WorldState) -> Event:
+        head, game = world.head, world.game
+        return Event(world.t_s, "sample", {
+            "mode": world.mode, "step_index": world.step_index, "intensity": round(world.intensity, 4),
+            "head": {"position_m": [round(float(v), 3) for v in head.position_m],
+                     "yaw_deg": round(float(head.yaw_deg), 1), "pitch_deg": round(float(head.pitch_deg), 1)},
+            "looking_at": None, "humans": {"id": [], "distance_m": [], "gaze_at_patient": []},
+            "game": {"score": game.score, "targets": int(game.alive.sum()), "engaged": int(game.engaged),
+                     "speed_mps": round(game.speed_mps, 3), "rig_yaw_deg": round(game.rig_yaw_deg, 2),
+                     "difficulty": round(game.difficulty, 3), "breathing": int(game.breathing_on)}})
+
+
+class _Speaker:
+    """What ``Talk`` needs of a speaker model, for the one companion."""
+
+    def __init__(self, session: DistractionSession) -> None:
+        self.session = session
+
+    @property
+    def speaker(self) -> int:
+        return 0 if self.session.speaker_left > 0 else -1
+
+    @speaker.setter
+    def speaker(self, value: int) -> None:
+        if value < 0:
+            self.session.speaker_left = 0.0
+
+    @property
+    def speak_left(self) -> float:
+        return self.session.speaker_left
+
+    @speak_left.setter
+    def speak_left(self, value: float) -> None:
+        self.session.speaker_left = float(value)
+
+    def silence(self, present, neutral_mood: int) -> None:
+        self.session.speaker_left = 0.0
