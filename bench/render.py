@@ -10,6 +10,7 @@ the posing time within it, and ratios to the empty scene measured in the same ru
     python bench/render.py --size 1024x1024        # the size of the llvmpipe target
     python bench/render.py --humans 0,50 --blocks 3 --frames 8
     python bench/render.py --scene subway_car      # any scene file (places permitting)
+    python bench/render.py --distraction --humans ''   # the distraction scenes in play, only
 
 The crowd sits in rows 2-13 m in front of the viewer (a 200-seat hall built for the benchmark)
 unless --scene names a scene file.
@@ -19,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import platform
 import statistics
 import sys
@@ -134,6 +136,62 @@ def measure(base, eyes, scene, n: int, batched: bool, frames: int, blocks: int) 
             "draw_ms": round(statistics.median(b - p for b, p in zip(block_ms, pose_ms)), 2)}
 
 
+def measure_distraction(base, eyes, profile_path: Path, frames: int, blocks: int) -> dict:
+    """Stereo frames of a distraction session in play: the landscape, targets, companion, glide."""
+    from vr.app.distraction import SimulatedProcedure
+    from vr.config import load_profile
+    from vr.render.play_view import PlayView
+    from vr.sim.distraction import DistractionSession
+
+    loaded = load_profile(profile_path)
+    session = DistractionSession(loaded.config, loaded.scene.config, seed=1)
+    source = SimulatedProcedure(loaded, session, seed=1)
+    view = PlayView(base.render, None, loaded, session)
+    dt = 1.0 / 90.0
+    world, worlds = None, []
+    for _ in range(int(30 / dt)):  # half a minute in: targets about, the glide at speed
+        world, _ = session.step(source.poll(world, dt), dt)
+    for _ in range(frames * blocks + 10):
+        world, _ = session.step(source.poll(world, dt), dt)
+        worlds.append(world)
+    block_ms, pose_ms = [], []
+
+    def place(w) -> None:
+        x, y, z = w.head.position_m
+        h = math.radians(w.head.yaw_deg)
+        for buf, _, cam, side in eyes:
+            cam.reparentTo(base.render)
+            cam.setPosHpr(x + side * IPD_M / 2 * math.cos(h), y + side * IPD_M / 2 * math.sin(h), z,
+                          w.head.yaw_deg, w.head.pitch_deg, 0.0)
+            buf.setClearColor(view.clear_color)
+
+    for w in worlds[:10]:
+        view.apply(w, dt, w.head.position_m[:2])
+        place(w)
+        base.graphicsEngine.renderFrame()
+    k = 10
+    for _ in range(blocks):
+        t0 = time.perf_counter()
+        posing = 0.0
+        for _ in range(frames):
+            p0 = time.perf_counter()
+            view.apply(worlds[k], dt, worlds[k].head.position_m[:2])
+            place(worlds[k])
+            posing += time.perf_counter() - p0
+            base.graphicsEngine.renderFrame()
+            k += 1
+        for _, tex, _, _ in eyes:
+            base.graphicsEngine.extractTextureData(tex, base.win.getGsg())
+        block_ms.append((time.perf_counter() - t0) * 1000.0 / frames)
+        pose_ms.append(posing * 1000.0 / frames)
+    targets = int(worlds[-1].game.alive.sum())
+    view.destroy()
+    return {"scene": loaded.scene.config.name, "profile": profile_path.stem, "targets": targets,
+            "ms_per_stereo_frame": round(statistics.median(block_ms), 2),
+            "pose_ms": round(statistics.median(pose_ms), 2),
+            "draw_ms": round(statistics.median(b - p for b, p in zip(block_ms, pose_ms)), 2)}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--size", default="1832x1920", help="per-eye buffer size (1832x1920: a headset eye)")
@@ -142,6 +200,8 @@ def main() -> None:
     parser.add_argument("--blocks", type=int, default=5)
     parser.add_argument("--scene", help="a scene file name in scenes/ instead of the benchmark hall")
     parser.add_argument("--no-unbatched", action="store_true", help="skip the unbatched comparison")
+    parser.add_argument("--distraction", action="store_true",
+                        help="also the distraction scenes in play (snowy canyon, reef); --humans '' for only them")
     args = parser.parse_args()
     size = tuple(int(v) for v in args.size.lower().split("x"))
 
@@ -154,17 +214,24 @@ def main() -> None:
     eyes = make_eyes(base, size)
     gsg = base.win.getGsg()
     results = []
-    for n in (int(v) for v in args.humans.split(",")):
+    for n in (int(v) for v in args.humans.split(",") if v.strip()):
         for batched in ((True,) if args.no_unbatched or n == 0 else (True, False)):
             results.append(measure(base, eyes, scene, n, batched, args.frames, args.blocks))
             print(json.dumps(results[-1]), file=sys.stderr)
+    play = []
+    if args.distraction:
+        for path in sorted((ROOT / "exposure_profiles").glob("*.yaml")):
+            if "kind: distraction" in path.read_text():
+                play.append(measure_distraction(base, eyes, path, args.frames, args.blocks))
+                print(json.dumps(play[-1]), file=sys.stderr)
     empty = next((r["ms_per_stereo_frame"] for r in results if r["humans"] == 0), None)
     if empty:
         for r in results:
             r["x_empty"] = round(r["ms_per_stereo_frame"] / empty, 2)
     out = {"benchmark": "render", "renderer": gsg.getDriverRenderer(), "gl_version": gsg.getDriverVersion(),
            "python": platform.python_version(), "per_eye": list(size), "scene": scene.name,
-           "frames_per_block": args.frames, "blocks": args.blocks, "results": results}
+           "frames_per_block": args.frames, "blocks": args.blocks, "results": results,
+           **({"distraction": play} if play else {})}
     fifty = next((r for r in results if r["humans"] == 50 and r["batched"]), None)
     if empty and fifty:
         out["target"] = {"rule": "50 humans batched <= 2.5x the empty scene (llvmpipe, 1024x1024 per eye)",

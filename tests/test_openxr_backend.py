@@ -308,3 +308,31 @@ def test_people_look_the_same_in_the_headset_batched_or_not(xr_runtime, tmp_path
     clean(xr_runtime)
     differing = (np.abs(images[0] - images[1]).max(axis=2) > 40).sum()
     assert differing < 20, f"{differing} pixels differ (the broken skinning gave over 300)"
+
+
+def test_a_distraction_session_in_the_headset_rides_the_glide(xr_runtime, tmp_path):
+    # The eyes follow the glide while the head handed to the session stays in the seat's frame;
+    # a controller's trigger throws at what it points at.
+    xr_runtime.capture = True
+    right = xr_runtime.controllers["right"]
+    right.position, right.trigger = (0.2, 1.1, -0.3), 0.0
+    reef = ROOT / "exposure_profiles" / "needle_reef.yaml"
+    def script(loop):
+        def drive(task):  # the pain asked at the start is answered with the trigger; then the ride starts
+            right.trigger = 1.0 if 40 <= loop.frames < 45 else 0.0
+            return task.cont
+
+        loop.base.taskMgr.add(drive, "test-trigger", sort=-1000)
+
+    result = run_rendered(load_profile(reef), backend_kind="openxr", seconds=8.0, seed=2, out=tmp_path / "rec",
+                          pseudonym="XR-06", size=(160, 90), on_loop=script)
+    clean(xr_runtime)
+    evs = events(tmp_path / "rec")
+    samples = [e for e in evs if e["kind"] == "sample"]
+    assert [e["when"] for e in evs if e["kind"] == "rating"] == ["before"]
+    assert samples[-1]["game"]["speed_mps"] > 0.2          # gliding once the pain was given
+    assert abs(samples[-1]["head"]["position_m"][1] - samples[0]["head"]["position_m"][1]) > 0.5  # the head rode along
+    left, right_eye = xr_runtime.submissions[-1].views
+    assert left.pixels[..., :3].std() > 8.0 and np.abs(left.pixels.astype(int) - right_eye.pixels.astype(int)).mean() > 1
+    assert result.ended == "run_finished"
+    assert any(e["kind"] == "target_appeared" for e in evs)

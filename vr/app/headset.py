@@ -46,15 +46,20 @@ class HeadsetSource:
                 continue
             forward = _forward(pose.quat_xyzw)
             pointers.append(Pointer(pose.position_m, forward, state.thumbstick[0], state.trigger, hand))
-        origin, direction = head_ray(self.head)
+        # The panel lives in the scene: place it from the head in the scene's frame (a distraction
+        # session's inputs are in the glide's frame, its world state in the scene's).
+        seen = world.head if (world is not None and world.game is not None) else self.head
+        origin, direction = head_ray(seen)
         prompt = world.rating_prompt if world is not None else None
-        rating = self.rating.update(prompt, self.head, Pointer(origin, direction), pointers, dt_s)
+        rating = self.rating.update(prompt, seen, Pointer(origin, direction), pointers, dt_s)
         for hand in dict.fromkeys(self.rating.pulses):
             self.backend.pulse(hand, 0.04 if rating is None else 0.15, 0.3 if rating is None else 0.7)
         self.panel.update(self.rating)
         self.hands.update(poses, show_rays=self.rating.scale is not None)
         commands = tuple(self.backend.commands)
         self.backend.commands.clear()
+        if world is not None and world.game is not None and prompt is None:
+            commands += tuple(aim_commands(pointers))
         ratings = (rating,) if rating is not None else ()
         if self.keys is not None:
             keyed, keyed_ratings = self.keys.drain(world)
@@ -72,3 +77,14 @@ def _forward(quat_xyzw: tuple[float, float, float, float]) -> tuple[float, float
     f = (2 * (x * y - z * w), 1 - 2 * (x * x + z * z), 2 * (y * z + x * w))
     n = math.sqrt(sum(v * v for v in f)) or 1.0
     return (f[0] / n, f[1] / n, f[2] / n)
+
+
+def aim_commands(pointers: list[Pointer]) -> list:
+    """Controller rays for the distraction game (scene frame), the trigger as a throw."""
+    from vr.sim import Command
+
+    out = []
+    for p in pointers:
+        text = ",".join(f"{v:.4f}" for v in p.origin) + ";" + ",".join(f"{v:.4f}" for v in p.direction)
+        out.append(Command("aim", value=1.0 if p.trigger >= 0.7 else 0.0, text=text, source=f"controller_{p.hand}"))
+    return out

@@ -32,8 +32,10 @@ class ClinicianKeys:
     Used by the desktop preview and by the headset's mirror window alike.
     """
 
-    def __init__(self, base, on_help=None, on_quit=None, hud=None, on_words=None) -> None:
-        """``hud`` and ``on_words``: T opens a box on the panel for the patient's words."""
+    def __init__(self, base, on_help=None, on_quit=None, hud=None, on_words=None, distraction: bool = False) -> None:
+        """``hud`` and ``on_words``: T opens a box on the panel for the patient's words.
+        ``distraction``: digits are pain (0-9; minus is 10), N starts the next phase, E ends the
+        current one, B switches the breathing pacer, the left mouse button (or a tap) throws."""
         self.pending: deque[Command | Rating] = deque()
         self.mode = "running"
         self.hud = hud
@@ -43,10 +45,18 @@ class ClinicianKeys:
         base.accept("f12", lambda: self.pending.append(Command("panic", source="keyboard")))
         self._key(base, "arrow_up", lambda: self.pending.append(Command("step_up", source="keyboard")))
         self._key(base, "arrow_down", lambda: self.pending.append(Command("step_down", source="keyboard")))
+        scale = "pain" if distraction else "suds"
         for digit in range(10):
-            value = float(digit * 10 or 100)
-            self._key(base, str(digit), lambda v=value: self.pending.append(Rating("suds", v, "keyboard")))
-        self._key(base, "`", lambda: self.pending.append(Rating("suds", 0.0, "keyboard")))
+            value = float(digit) if distraction else float(digit * 10 or 100)
+            self._key(base, str(digit), lambda v=value: self.pending.append(Rating(scale, v, "keyboard")))
+        if distraction:
+            self._key(base, "-", lambda: self.pending.append(Rating("pain", 10.0, "keyboard")))
+            self._key(base, "n", lambda: self.pending.append(Command("phase_start", source="keyboard")))
+            self._key(base, "e", lambda: self.pending.append(Command("phase_end", source="keyboard")))
+            self._key(base, "b", lambda: self.pending.append(Command("breathing", source="keyboard")))
+            self._key(base, "mouse1", lambda: self.pending.append(Command("fire", source="mouse")))
+        else:
+            self._key(base, "`", lambda: self.pending.append(Rating("suds", 0.0, "keyboard")))
         self._key(base, "r", lambda: self.pending.append(Command("resume_dialogue", source="keyboard")))
         if on_help:
             self._key(base, "h", on_help)
@@ -90,12 +100,13 @@ class DesktopControls:
 
     KEYS = ("w", "a", "s", "d")
 
-    def __init__(self, base, start: HeadPose, on_help=None, on_quit=None, hud=None, on_words=None) -> None:
+    def __init__(self, base, start: HeadPose, on_help=None, on_quit=None, hud=None, on_words=None,
+                 distraction: bool = False) -> None:
         self.base = base
         self.head = start
         self.held: set[str] = set()
         self._center = None
-        self.keys = ClinicianKeys(base, on_help, on_quit, hud=hud, on_words=on_words)
+        self.keys = ClinicianKeys(base, on_help, on_quit, hud=hud, on_words=on_words, distraction=distraction)
         for key in self.KEYS:
             base.accept(key, lambda k=key: None if self.keys.typing else self.held.add(k))
             base.accept(f"{key}-up", self.held.discard, [key])

@@ -35,21 +35,28 @@ def display_available() -> bool:
 def run_rendered(loaded: LoadedProfile, *, backend_kind: str, seconds: float | None, seed: int, out: Path,
                  pseudonym: str, screenshots: Path | None = None, size: tuple[int, int] = (960, 540),
                  fps: float = 30.0, patient: PatientParams | None = None, screenshot_every_s: float = 10.0,
-                 batched: bool = True, on_loop=None, xr_scale: float = 1.0, dialogue: bool = True) -> RunResult:
+                 batched: bool = True, on_loop=None, xr_scale: float = 1.0, dialogue: bool = True,
+                 phase_scale: float = 1.0) -> RunResult:
     """Run a rendered session.
 
     ``backend_kind``: 'offscreen' (headless, synthetic patient), 'desktop' (you, in a window) or
     'openxr' (a patient in a headset; the window mirrors the left eye and shows the clinician's panel).
     ``dialogue``: the humans speak vetted lines of the scene's bank, through a worker process.
+    ``phase_scale``: offscreen distraction runs: the simulated procedure's phases last this share
+    of their expected length (0.05 for a quick look).
     """
+    from vr.app.distraction import SimulatedProcedure, new_session
+    from vr.dialogue.bank import bank_for_scene, bank_path, vetted_lines
     from vr.render.hud import Hud
     from vr.render.world_view import WorldView
 
-    from vr.dialogue.bank import bank_for_scene, bank_path, vetted_lines
-
     profile = loaded.config
-    bank = bank_for_scene(profile.scene) if dialogue else None
-    session = Session(profile, loaded.scene.config, seed, lines=vetted_lines(bank))
+    distraction = getattr(loaded, "distraction", False)
+    if distraction:  # the companion speaks; nobody else is there
+        bank = bank_for_scene("companion") if (dialogue and profile.companion.enabled) else None
+    else:
+        bank = bank_for_scene(profile.scene) if dialogue else None
+    session = new_session(loaded, seed, lines=vetted_lines(bank))
     # The worker loads its model while the window and the scene are built (it is its own process).
     worker = _worker(bank, seed, timeout_s=10.0 if backend_kind == "offscreen" else None) if bank else None
     try:
@@ -70,11 +77,16 @@ def run_rendered(loaded: LoadedProfile, *, backend_kind: str, seconds: float | N
             from vr.render.ambience import AmbiencePlayer
 
             ambience = AmbiencePlayer(backend.base.loader)
-        view = WorldView(backend.base.render, backend.overlay, scenes, session.human_seed, session.height_m,
-                         batched=batched, ambience=ambience)
+        if distraction:
+            from vr.render.play_view import PlayView
+
+            view = PlayView(backend.base.render, backend.overlay, loaded, session, batched=batched, ambience=ambience)
+        else:
+            view = WorldView(backend.base.render, backend.overlay, scenes, session.human_seed, session.height_m,
+                             batched=batched, ambience=ambience)
         if on_screen:
-            hud = Hud(backend.base, profile.name, len(profile.steps))
-        extra: dict = {"window": list(size)}
+            hud = Hud(backend.base, profile.name, len(profile.phases) if distraction else len(profile.steps))
+        extra: dict = {"window": list(size), **({"kind": "distraction"} if distraction else {})}
         if backend_kind == "openxr":
             from vr.app.headset import HeadsetSource
             from vr.app.inputs import ClinicianKeys
@@ -83,7 +95,7 @@ def run_rendered(loaded: LoadedProfile, *, backend_kind: str, seconds: float | N
             if hud is not None:  # the mirror window takes the clinician's keys, as the preview does
                 keys = ClinicianKeys(backend.base, on_help=hud.toggle_help,
                                      on_quit=lambda: loop_ref[0].finish("stopped_by_clinician"), hud=hud,
-                                     on_words=lambda text: loop_ref[0].say(text))
+                                     on_words=lambda text: loop_ref[0].say(text), distraction=distraction)
             source = HeadsetSource(backend, session.head, keys)
             options = LoopOptions(seconds=seconds, screenshots=screenshots, screenshot_every_s=screenshot_every_s)
             from vr.backends.openxr.gl import FORMAT_NAMES
@@ -97,13 +109,14 @@ def run_rendered(loaded: LoadedProfile, *, backend_kind: str, seconds: float | N
 
             source = DesktopControls(backend.base, session.head, on_help=hud.toggle_help,
                                      on_quit=lambda: loop_ref[0].finish("stopped_by_clinician"), hud=hud,
-                                     on_words=lambda text: loop_ref[0].say(text))
+                                     on_words=lambda text: loop_ref[0].say(text), distraction=distraction)
             options = LoopOptions(seconds=seconds, screenshots=screenshots, screenshot_every_s=screenshot_every_s)
             extra["renderer"] = backend.base.win.getGsg().getDriverRenderer()
         else:
             from vr.app.inputs import PatientSource
 
-            source = PatientSource(SyntheticPatient(patient or PatientParams(), seed, session.head))
+            source = (SimulatedProcedure(loaded, session, seed, time_scale=phase_scale) if distraction else
+                      PatientSource(SyntheticPatient(patient or PatientParams(), seed, session.head)))
             options = LoopOptions(virtual_fps=fps, seconds=seconds, screenshots=screenshots,
                                   screenshot_every_s=screenshot_every_s)
             extra["renderer"] = backend.base.win.getGsg().getDriverRenderer()

@@ -55,17 +55,18 @@ def cmd_run(args: argparse.Namespace) -> int:
     if backend == "desktop" and not display_available():
         raise CommandError(f"vr {args.command}: no display for a window; use --backend offscreen, or run under Xvfb")
     seconds = args.seconds if args.seconds and args.seconds > 0 else None
-    if backend == "offscreen" and seconds is None:
-        raise CommandError(f"vr {args.command}: an offscreen run needs --seconds")
+    pseudonym, params, loaded, out = session_setup(args)
+    if backend == "offscreen" and seconds is None and not getattr(loaded, "distraction", False):
+        raise CommandError(f"vr {args.command}: an offscreen run needs --seconds "
+                           "(a distraction run ends when its simulated procedure does)")
     if backend == "openxr" and not 0.25 <= args.xr_scale <= 2.0:
         raise CommandError(f"vr {args.command}: --xr-scale {args.xr_scale} is outside 0.25 to 2.0")
-    pseudonym, params, loaded, out = session_setup(args)
     shots = Path(args.screenshots) if args.screenshots else None
     try:
         result = run_rendered(loaded, backend_kind=backend, seconds=seconds, seed=args.seed, out=out,
                               pseudonym=pseudonym, screenshots=shots, size=args.size, fps=args.fps, patient=params,
                               screenshot_every_s=args.screenshot_every, xr_scale=args.xr_scale,
-                              dialogue=not args.no_dialogue)
+                              dialogue=not args.no_dialogue, phase_scale=args.phase_scale)
     except (FileExistsError, PermissionError, RuntimeError) as e:
         raise CommandError(f"vr {args.command}: {e}", 1) from None
     summary = result.summary
@@ -102,6 +103,8 @@ def add_run_parsers(sub: argparse._SubParsersAction) -> None:
         p.add_argument("--backend", choices=("auto", "openxr", "desktop", "offscreen"), default=default_backend,
                        help="where frames go (auto: a headset when an OpenXR runtime answers, else a window "
                             "when a display exists, else offscreen)")
+        p.add_argument("--phase-scale", type=float, default=1.0, metavar="F",
+                       help="offscreen distraction runs: phases last this share of their expected length")
         p.add_argument("--no-dialogue", action="store_true",
                        help="the humans stay silent (no dialogue worker, no sentence model, no voices)")
         p.add_argument("--xr-scale", type=float, default=1.0, metavar="F",

@@ -242,6 +242,8 @@ class FrameLoop:
             return
         self.view.apply(world, dt_s, world.head.position_m[:2],
                         mouth=self.dialogue.mouth if self.dialogue is not None else None)
+        if world.game is not None and hasattr(self.backend, "set_rig"):  # a headset rides the glide
+            self.backend.set_rig(world.game.rig_position_m, world.game.rig_yaw_deg)
         self.backend.place_camera(world.head)
         self.backend.set_clear_color(self.view.clear_color)
         if self.hud is not None:

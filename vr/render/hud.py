@@ -82,6 +82,9 @@ class Hud:
         if self._since < 0.1:
             return
         self._since = 0.0
+        if world.game is not None:
+            self.panel.setText("\n".join(_play_lines(self.profile_name, self.n_steps, world)))
+            return
         suds = "-" if world.last_suds is None else f"{world.last_suds:.0f}"
         lines = [
             self.profile_name,
@@ -97,6 +100,20 @@ class Hud:
         self.close_words()
         for node in (self.panel, self.alert, self.help):
             node.destroy()
+
+
+def _play_lines(name: str, n_phases: int, world: WorldState) -> list[str]:
+    """The panel during a distraction session: phase, game, pain."""
+    g = world.game
+    pain = "-" if world.last_pain is None else f"{world.last_pain:.0f}"
+    phase = (f"phase {g.phase + 1}/{n_phases}: {world.step_name}" if g.in_phase else world.step_name)
+    rate = "-" if g.hit_rate is None else f"{g.hit_rate:.0%}"
+    return [name, phase,
+            f"{world.mode.upper()}   {_clock(world.t_s)}   phase time {_clock(world.step_t_s) if g.in_phase else '-'}",
+            f"score {g.score}   hits {g.hits}   hit rate {rate}   difficulty {g.difficulty:.2f}",
+            f"looking at the game: {'yes' if g.engaged else 'NO'}   breathing pacer {'on' if g.breathing_on else 'off'}",
+            f"last pain {pain}" + (f"   ASK: {world.rating_prompt.upper()} rating" if world.rating_prompt else ""),
+            "N next phase  E end phase  0-9,- pain  B breathing  H help"]
 
 
 def _clock(seconds: float) -> str:

@@ -79,6 +79,7 @@ class OpenXRBackend:
         self.commands: deque[Command] = deque()  # pause when the headset is no longer worn
         self.end_reason = ""
         self.anchor: Anchor | None = None
+        self.rig = Anchor()                      # the glide a distraction session rides (identity otherwise)
         self.views = None
         self.head_world: Pose | None = None
         self.controllers_state: dict[str, ControllerState] = {}
@@ -282,7 +283,12 @@ class OpenXRBackend:
     def controller_world(self, state: ControllerState) -> Pose | None:
         if state.aim is None or self.anchor is None:
             return None
-        return self.anchor.apply(pose_to_panda(*state.aim))
+        return self.rig.apply(self.anchor.apply(pose_to_panda(*state.aim)))
+
+    def set_rig(self, position_m: tuple[float, float, float], yaw_deg: float) -> None:
+        """Where the patient's seat is in the scene (a distraction glide): eyes are drawn from there,
+        while the head handed to the session stays in the seat's frame."""
+        self.rig = Anchor(yaw_deg, (float(position_m[0]), float(position_m[1]), float(position_m[2])))
 
     def pulse(self, hand: str, duration_s: float = 0.05, amplitude: float = 0.5) -> None:
         if self.controllers is not None:
@@ -297,14 +303,16 @@ class OpenXRBackend:
             return
         _, world_eyes, fovs = self.views
         for cam, lens, pose, fov in zip(self.eye_cams, self.lenses, world_eyes, fovs):
+            pose = self.rig.apply(pose)
             x, y, z, w = pose.quat_xyzw
             cam.setPos(*pose.position_m)
             cam.setQuat(Quat(w, x, y, z))
             size, offset = film_from_fov(fov)
             lens.setFilmSize(*size)
             lens.setFilmOffset(*offset)
-        x, y, z, w = self.head_world.quat_xyzw
-        self.head_node.setPos(*self.head_world.position_m)
+        head = self.rig.apply(self.head_world)
+        x, y, z, w = head.quat_xyzw
+        self.head_node.setPos(*head.position_m)
         self.head_node.setQuat(Quat(w, x, y, z))
 
     def end_frame(self) -> None:
