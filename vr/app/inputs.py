@@ -54,7 +54,7 @@ class ClinicianKeys:
             self._key(base, "n", lambda: self.pending.append(Command("phase_start", source="keyboard")))
             self._key(base, "e", lambda: self.pending.append(Command("phase_end", source="keyboard")))
             self._key(base, "b", lambda: self.pending.append(Command("breathing", source="keyboard")))
-            self._key(base, "mouse1", lambda: self.pending.append(Command("fire", source="mouse")))
+            self._key(base, "mouse1", lambda: self.pending.append(tap_command(base)))
         else:
             self._key(base, "`", lambda: self.pending.append(Rating("suds", 0.0, "keyboard")))
         self._key(base, "r", lambda: self.pending.append(Command("resume_dialogue", source="keyboard")))
@@ -138,3 +138,23 @@ class DesktopControls:
         self.head = HeadPose((x, y, z), yaw, pitch, 0.0)
         commands, ratings = self.keys.drain(world)
         return FrameInputs(self.head, commands, ratings)
+
+
+def tap_command(base) -> Command:
+    """A click or a tap in the window: an ``aim`` with the trigger pressed, along the ray through
+    that point (so a tap on a tablet hits the target under the finger); ``fire`` (the reticle)
+    when the pointer position is unknown."""
+    from panda3d.core import Point3
+
+    watcher = base.mouseWatcherNode
+    if watcher is None or not watcher.hasMouse():
+        return Command("fire", source="mouse")
+    near, far = Point3(), Point3()
+    if not base.camLens.extrude(watcher.getMouse(), near, far):
+        return Command("fire", source="mouse")
+    render = base.render
+    origin = render.getRelativePoint(base.cam, near)
+    toward = render.getRelativePoint(base.cam, far) - origin
+    toward.normalize()
+    text = ",".join(f"{v:.4f}" for v in origin) + ";" + ",".join(f"{v:.4f}" for v in toward)
+    return Command("aim", value=1.0, text=text, source="mouse")

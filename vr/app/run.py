@@ -80,7 +80,13 @@ def run_rendered(loaded: LoadedProfile, *, backend_kind: str, seconds: float | N
         if distraction:
             from vr.render.play_view import PlayView
 
-            view = PlayView(backend.base.render, backend.overlay, loaded, session, batched=batched, ambience=ambience)
+            sounds = None
+            if on_screen:
+                from vr.render.game_sounds import GameSounds
+
+                sounds = GameSounds(backend.base.loader)
+            view = PlayView(backend.base.render, backend.overlay, loaded, session, batched=batched, ambience=ambience,
+                            sounds=sounds)
         else:
             view = WorldView(backend.base.render, backend.overlay, scenes, session.human_seed, session.height_m,
                              batched=batched, ambience=ambience)

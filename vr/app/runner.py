@@ -251,6 +251,9 @@ class FrameLoop:
 
     def _record(self, events: list[Event], dt_s: float) -> None:
         self.writer.write(events)
+        hear = getattr(self.view, "on_events", None)
+        if hear is not None and events:
+            hear(events)
         if self.dialogue is not None and events:
             self.dialogue.on_events(events)
         if self.world is not None:

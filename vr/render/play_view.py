@@ -18,7 +18,9 @@ from vr.sim import WorldState
 
 class PlayView:
     def __init__(self, render: NodePath, overlay: NodePath | None, loaded, session, *, batched: bool = True,
-                 ambience=None) -> None:
+                 ambience=None, sounds=None) -> None:
+        """``sounds``: a ``GameSounds`` (chimes on hits), where audio plays."""
+        self.sounds = sounds
         profile = loaded.config
         scene = loaded.scene.config
         self.scene_name = profile.scene
@@ -73,6 +75,11 @@ class PlayView:
                                     0.0, 0.0)
             else:
                 self.sled.hide()
+
+    def on_events(self, events) -> None:
+        """The frame loop hands every step's events here: hits chime."""
+        if self.sounds is not None:
+            self.sounds.on_events(events)
 
     def voice_of(self, index: int) -> NodePath:
         return self.world.voice_of(index)
