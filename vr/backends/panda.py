@@ -47,3 +47,17 @@ def start_showbase(kind: str, size: tuple[int, int], title: str = "vr"):
     base.disableMouse()
     base.setBackgroundColor(0, 0, 0, 1)
     return base
+
+
+def save_screenshot(win, path) -> None:
+    """The window's last frame as a PNG, as private as the session record (folder 0700, file 0600)."""
+    from panda3d.core import PNMImage
+
+    image = PNMImage()
+    if not win.getScreenshot(image):
+        raise RuntimeError("no frame rendered yet")
+    if not path.parent.exists():
+        path.parent.mkdir(parents=True, mode=0o700)
+        os.chmod(path.parent, 0o700)
+    image.write(str(path))
+    os.chmod(path, 0o600)

@@ -6,12 +6,9 @@ Z up, +Y forward, so no conversion is needed here; OpenXR's frame is converted i
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
-from panda3d.core import PNMImage
-
-from vr.backends.panda import start_showbase
+from vr.backends.panda import save_screenshot, start_showbase
 from vr.sim import HeadPose
 
 FOV_DEG = (90.0, 0.0)  # horizontal; vertical follows the window's aspect ratio
@@ -38,14 +35,7 @@ class ScreenBackend:
         self.base.win.setClearColor(rgba)
 
     def screenshot(self, path: Path) -> None:
-        image = PNMImage()
-        if not self.base.win.getScreenshot(image):
-            raise RuntimeError("no frame rendered yet")
-        if not path.parent.exists():
-            path.parent.mkdir(parents=True, mode=0o700)
-            os.chmod(path.parent, 0o700)
-        image.write(str(path))
-        os.chmod(path, 0o600)  # pictures of a session are as private as its record
+        save_screenshot(self.base.win, path)
 
     def close(self) -> None:
         self.base.destroy()

@@ -110,16 +110,20 @@ def ambience_file(name: str, folder: Path | None = None) -> Path:
     folder = folder or cache_dir()
     path = folder / f"{name}-{RATE_HZ}.wav"
     if not path.exists():
-        folder.mkdir(parents=True, exist_ok=True)
-        samples = (synthesize(name) * 32767.0).astype("<i2")
-        tmp = path.with_suffix(".tmp")
-        with wave.open(str(tmp), "wb") as w:
-            w.setnchannels(1)
-            w.setsampwidth(2)
-            w.setframerate(RATE_HZ)
-            w.writeframes(samples.tobytes())
-        os.replace(tmp, path)
+        write_wav(path, synthesize(name), RATE_HZ)
     return path
+
+
+def write_wav(path: Path, samples: np.ndarray, rate_hz: int) -> None:
+    """Mono 16-bit WAV of ``samples`` (-1..1), written atomically (a crash never leaves half a file)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(f".{os.getpid()}.tmp")
+    with wave.open(str(tmp), "wb") as w:
+        w.setnchannels(1)
+        w.setsampwidth(2)
+        w.setframerate(rate_hz)
+        w.writeframes((np.clip(samples, -1.0, 1.0) * 32767.0).astype("<i2").tobytes())
+    os.replace(tmp, path)
 
 
 class AmbiencePlayer:

@@ -6,13 +6,11 @@ purpose: a patient in pain should hear a reward, never a startle.
 
 from __future__ import annotations
 
-import os
-import wave
 from pathlib import Path
 
 import numpy as np
 
-from vr.render.ambience import cache_dir
+from vr.render.ambience import cache_dir, write_wav
 
 RATE_HZ = 22050
 NOTES_HZ = (523.25, 587.33, 659.25, 783.99, 880.0)   # a pentatonic run: any order sounds pleasant
@@ -31,15 +29,7 @@ def sound_file(index: int, folder: Path | None = None) -> Path:
     folder = folder or cache_dir()
     path = folder / f"hit-{index}-{RATE_HZ}.wav"
     if not path.exists():
-        folder.mkdir(parents=True, exist_ok=True)
-        samples = (chime(NOTES_HZ[index % len(NOTES_HZ)]) * 32767.0).astype("<i2")
-        tmp = path.with_suffix(f".{os.getpid()}.tmp")
-        with wave.open(str(tmp), "wb") as w:
-            w.setnchannels(1)
-            w.setsampwidth(2)
-            w.setframerate(RATE_HZ)
-            w.writeframes(samples.tobytes())
-        os.replace(tmp, path)
+        write_wav(path, chime(NOTES_HZ[index % len(NOTES_HZ)]), RATE_HZ)
     return path
 
 

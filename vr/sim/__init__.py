@@ -1,8 +1,10 @@
 """The pure session core (numpy and the standard library only; no engine, no headset, no ML).
 
 Offers ``Session`` (exposure engine, virtual-human behaviour, safety caps), its inputs and
-outputs (``FrameInputs``, ``HeadPose``, ``Command``, ``Rating``, ``WorldState``, ``Event``),
-``resolve`` (intensity knob -> parameters) and ``SyntheticPatient`` for dry runs and tests.
+outputs (``FrameInputs``, ``HeadPose``, ``Command``, ``Rating``, ``PatientWords``, ``SpokenLine``,
+``WorldState``, ``Event``), ``resolve`` (intensity knob -> parameters) and ``SyntheticPatient``
+for dry runs and tests. ``vr.sim.distraction`` has the distraction game's ``DistractionSession``
+(with ``vr.sim.player.GamePlayer``); ``vr.sim.risk`` and ``vr.sim.talk`` the safety of dialogue.
 """
 
 from vr.sim.params import StepParams, resolve
@@ -12,5 +14,5 @@ from vr.sim.types import (
     Command, Event, FrameInputs, HeadPose, HumansState, PatientWords, Rating, SpokenLine, WorldState,
 )
 
-__all__ = ["Command", "Event", "FrameInputs", "HeadPose", "HumansState", "PatientParams", "Rating", "Session",
-           "StepParams", "SyntheticPatient", "WorldState", "resolve"]
+__all__ = ["Command", "Event", "FrameInputs", "HeadPose", "HumansState", "PatientParams", "PatientWords", "Rating",
+           "Session", "SpokenLine", "StepParams", "SyntheticPatient", "WorldState", "resolve"]

@@ -28,14 +28,12 @@ from pathlib import Path
 
 import numpy as np
 from panda3d.core import (
-    Camera,
     CardMaker,
     FrameBufferProperties,
     GraphicsOutput,
     GraphicsPipe,
     NodePath,
     PerspectiveLens,
-    PNMImage,
     Quat,
     Texture,
     WindowProperties,
@@ -45,7 +43,7 @@ from vr.backends.openxr.controllers import Controllers, ControllerState
 from vr.backends.openxr.gl import current_context, current_context_handle
 from vr.backends.openxr.instance import HeadsetRefused, HeadsetUnavailable, open_instance
 from vr.backends.openxr.session import HeadsetSession
-from vr.backends.panda import start_showbase
+from vr.backends.panda import save_screenshot, start_showbase
 from vr.backends.xrmath import (
     Anchor,
     Fov,
@@ -334,13 +332,7 @@ class OpenXRBackend:
 
     def screenshot(self, path: Path) -> None:
         """The mirror window (the left eye), private like the record."""
-        image = PNMImage()
-        if not self.base.win.getScreenshot(image):
-            raise RuntimeError("no frame rendered yet")
-        if not path.parent.exists():
-            path.parent.mkdir(parents=True, mode=0o700)
-        image.write(str(path))
-        os.chmod(path, 0o600)
+        save_screenshot(self.base.win, path)
 
     def eye_pixels(self, eye: int) -> np.ndarray:
         """One eye's last rendered image as (height, width, 4) uint8, top row first (tests, docs)."""
