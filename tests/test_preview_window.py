@@ -100,3 +100,45 @@ def test_replay_window_seeks_with_the_arrow_keys(display, tmp_path):
     assert proc.returncode == 0, proc.stderr[-2000:]
     times = sorted(float(p.stem.split("_t")[1].rstrip("s")) for p in shots.glob("*.png"))
     assert times and times[-1] >= 20.0, f"two seeks of 10 s moved the replay on: {times}"
+
+
+def test_distraction_in_the_preview_window(display, tmp_path):
+    # The clinician's keys for a procedure, and a click that throws.
+    out = tmp_path / "session"
+    env = {**os.environ, "DISPLAY": display, "ALSOFT_DRIVERS": "null"}
+    proc = subprocess.Popen([sys.executable, "-m", "vr", "preview", "--profile",
+                             str(ROOT / "exposure_profiles" / "needle_reef.yaml"), "--out", str(out),
+                             "--size", "640x360", "--seconds", "600", "--no-dialogue"], env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        window = find_window(display, "vr - ")
+        assert window, "the preview window appeared"
+        xdo(display, "windowactivate", "--sync", window)
+        time.sleep(3.0)
+
+        def key(name: str, wait: float = 1.5) -> None:
+            xdo(display, "key", "--window", window, name)
+            time.sleep(wait)
+
+        key("3")            # pain 3, before the procedure
+        key("n")            # phase 1 starts
+        xdo(display, "click", "--window", window, "1")   # a throw at the reticle
+        time.sleep(1.0)
+        key("b")            # breathing pacer off (the profile starts with it on)
+        key("6")            # pain 6, during
+        key("n")            # phase 2 (ends phase 1)
+        key("e")            # phase 2 ends
+        key("minus")        # pain 10
+        key("Escape", 3.0)
+        proc.wait(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    rec = read_record(out)
+    assert [e["index"] for e in rec.of_kind("phase_started")] == [0, 1]
+    assert [e["index"] for e in rec.of_kind("phase_ended")] == [0, 1]
+    pains = [(e["value"], e["when"]) for e in rec.of_kind("rating")]
+    assert pains == [(3.0, "before"), (6.0, "during"), (10.0, "after")]
+    assert [e["on"] for e in rec.of_kind("breathing")] == [False]
+    assert rec.meta["kind"] == "distraction"
