@@ -1,7 +1,7 @@
 """An OpenXR session: graphics binding, reference space, swapchains, the state machine, frames.
 
 No Panda3D here: ``HeadsetSession`` speaks OpenXR and GL handles only; the backend decides when
-to call it (the GL-touching calls from inside a draw callback, where the app's context is
+to call it (the GL-touching calls right after Panda3D has drawn, while the app's context is
 current, as ``XR_KHR_opengl_enable`` requires).
 
 Session states and what this class does on each (the OpenXR lifecycle):
