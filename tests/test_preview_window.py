@@ -31,23 +31,31 @@ def find_window(display: str, title: str) -> str:
     return ""
 
 
-def test_keys_in_the_preview_window_drive_the_session(display, tmp_path):
-    out = tmp_path / "session"
+def open_preview(display: str, profile: str, out, *extra: str):
+    """The preview of ``profile`` in a real window: the process, the window id, and a key sender."""
     env = {**os.environ, "DISPLAY": display, "ALSOFT_DRIVERS": "null"}  # OpenAL runs with no sound card
     proc = subprocess.Popen([sys.executable, "-m", "vr", "preview", "--profile",
-                             str(ROOT / "exposure_profiles" / "demo_tour.yaml"), "--out", str(out),
-                             "--size", "640x360", "--seconds", "600"], env=env,
+                             str(ROOT / "exposure_profiles" / profile), "--out", str(out),
+                             "--size", "640x360", "--seconds", "600", *extra], env=env,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    window = find_window(display, "vr - ")
+    if not window:
+        proc.kill()
+    assert window, "the preview window appeared"
+    xdo(display, "windowactivate", "--sync", window)
+    time.sleep(3.0)
+
+    def key(name: str, wait: float = 1.5) -> None:
+        xdo(display, "key", "--window", window, name)
+        time.sleep(wait)
+
+    return proc, window, key
+
+
+def test_keys_in_the_preview_window_drive_the_session(display, tmp_path):
+    out = tmp_path / "session"
+    proc, window, key = open_preview(display, "demo_tour.yaml", out)
     try:
-        window = find_window(display, "vr - ")
-        assert window, "the preview window appeared"
-        xdo(display, "windowactivate", "--sync", window)
-        time.sleep(3.0)
-
-        def key(name: str, wait: float = 1.5) -> None:
-            xdo(display, "key", "--window", window, name)
-            time.sleep(wait)
-
         key("Up")          # step up
         key("7")           # SUDS 70
         key("t")           # the patient's words: P and digits are letters while the box is open
@@ -105,21 +113,8 @@ def test_replay_window_seeks_with_the_arrow_keys(display, tmp_path):
 def test_distraction_in_the_preview_window(display, tmp_path):
     # The clinician's keys for a procedure, and a click that throws.
     out = tmp_path / "session"
-    env = {**os.environ, "DISPLAY": display, "ALSOFT_DRIVERS": "null"}
-    proc = subprocess.Popen([sys.executable, "-m", "vr", "preview", "--profile",
-                             str(ROOT / "exposure_profiles" / "needle_reef.yaml"), "--out", str(out),
-                             "--size", "640x360", "--seconds", "600", "--no-dialogue"], env=env,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    proc, window, key = open_preview(display, "needle_reef.yaml", out, "--no-dialogue")
     try:
-        window = find_window(display, "vr - ")
-        assert window, "the preview window appeared"
-        xdo(display, "windowactivate", "--sync", window)
-        time.sleep(3.0)
-
-        def key(name: str, wait: float = 1.5) -> None:
-            xdo(display, "key", "--window", window, name)
-            time.sleep(wait)
-
         key("3")            # pain 3, before the procedure
         key("n")            # phase 1 starts
         xdo(display, "click", "--window", window, "1")   # a throw at the reticle

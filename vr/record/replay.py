@@ -75,11 +75,9 @@ def recorded_lines(directory: Path, meta: dict[str, Any]) -> dict[str, str] | No
         return None
     if not path.is_file() or hashlib.sha256(path.read_bytes()).hexdigest() != meta["lines"]["sha256"]:
         raise RecordError(f"{path}: missing or differs from the line bank the session ran (sha256 mismatch)")
-    from vr.config.lines import LineBankConfig
-    from vr.config.load import _validate
-    from vr.config.yamlsrc import read_yaml
+    from vr.config.load import load_lines
 
-    bank: LineBankConfig = _validate(read_yaml(path), LineBankConfig)
+    bank = load_lines(path).config
     return {line.id: line.text for line in bank.lines}
 
 
