@@ -93,6 +93,33 @@ def _refuse_window() -> int:
     return GraphicsPipe.BF_refuse_window
 
 
+def timed_frames(base, eyes, worlds, frames: int, blocks: int, show) -> dict:
+    """Median ms per stereo frame over ``blocks`` blocks of ``frames``, and how much of it ``show``
+    (the view reading one world) took. The first ten worlds warm up (near rigs, shaders); each
+    block ends by reading both eye images back, so the renderer has really finished."""
+    for w in worlds[:10]:
+        show(w)
+        base.graphicsEngine.renderFrame()
+    block_ms, pose_ms = [], []
+    k = 10
+    for _ in range(blocks):
+        t0 = time.perf_counter()
+        posing = 0.0
+        for _ in range(frames):
+            p0 = time.perf_counter()
+            show(worlds[k])
+            posing += time.perf_counter() - p0
+            base.graphicsEngine.renderFrame()
+            k += 1
+        for _, tex, _, _ in eyes:
+            base.graphicsEngine.extractTextureData(tex, base.win.getGsg())
+        block_ms.append((time.perf_counter() - t0) * 1000.0 / frames)
+        pose_ms.append(posing * 1000.0 / frames)
+    return {"ms_per_stereo_frame": round(statistics.median(block_ms), 2),
+            "pose_ms": round(statistics.median(pose_ms), 2),
+            "draw_ms": round(statistics.median(b - p for b, p in zip(block_ms, pose_ms)), 2)}
+
+
 def measure(base, eyes, scene, n: int, batched: bool, frames: int, blocks: int) -> dict:
     from vr.render.world_view import WorldView
     from vr.sim import FrameInputs, Session
@@ -110,30 +137,10 @@ def measure(base, eyes, scene, n: int, batched: bool, frames: int, blocks: int) 
         cam.reparentTo(base.render)
         cam.setPosHpr(x + side * IPD_M / 2, y, z, world.head.yaw_deg, 0.0, 0.0)
         buf.setClearColor(view.clear_color)
-    for w in worlds[:10]:  # warm up: build near rigs, compile shaders
-        view.apply(w, dt, (x, y))
-        base.graphicsEngine.renderFrame()
-    block_ms, pose_ms = [], []
-    k = 10
-    for _ in range(blocks):
-        t0 = time.perf_counter()
-        posing = 0.0
-        for _ in range(frames):
-            p0 = time.perf_counter()
-            view.apply(worlds[k], dt, (x, y))
-            posing += time.perf_counter() - p0
-            base.graphicsEngine.renderFrame()
-            k += 1
-        for _, tex, _, _ in eyes:  # read both eye images back once: the renderer must have finished
-            base.graphicsEngine.extractTextureData(tex, base.win.getGsg())
-        block_ms.append((time.perf_counter() - t0) * 1000.0 / frames)
-        pose_ms.append(posing * 1000.0 / frames)
+    timing = timed_frames(base, eyes, worlds, frames, blocks, lambda w: view.apply(w, dt, (x, y)))
     present = int(world.humans.present.sum())
     view.destroy()
-    return {"humans": n, "present": present, "batched": batched,
-            "ms_per_stereo_frame": round(statistics.median(block_ms), 2),
-            "pose_ms": round(statistics.median(pose_ms), 2),
-            "draw_ms": round(statistics.median(b - p for b, p in zip(block_ms, pose_ms)), 2)}
+    return {"humans": n, "present": present, "batched": batched, **timing}
 
 
 def measure_distraction(base, eyes, profile_path: Path, frames: int, blocks: int) -> dict:
@@ -154,9 +161,9 @@ def measure_distraction(base, eyes, profile_path: Path, frames: int, blocks: int
     for _ in range(frames * blocks + 10):
         world, _ = session.step(source.poll(world, dt), dt)
         worlds.append(world)
-    block_ms, pose_ms = [], []
 
-    def place(w) -> None:
+    def show(w) -> None:
+        view.apply(w, dt, w.head.position_m[:2])
         x, y, z = w.head.position_m
         h = math.radians(w.head.yaw_deg)
         for buf, _, cam, side in eyes:
@@ -165,31 +172,10 @@ def measure_distraction(base, eyes, profile_path: Path, frames: int, blocks: int
                           w.head.yaw_deg, w.head.pitch_deg, 0.0)
             buf.setClearColor(view.clear_color)
 
-    for w in worlds[:10]:
-        view.apply(w, dt, w.head.position_m[:2])
-        place(w)
-        base.graphicsEngine.renderFrame()
-    k = 10
-    for _ in range(blocks):
-        t0 = time.perf_counter()
-        posing = 0.0
-        for _ in range(frames):
-            p0 = time.perf_counter()
-            view.apply(worlds[k], dt, worlds[k].head.position_m[:2])
-            place(worlds[k])
-            posing += time.perf_counter() - p0
-            base.graphicsEngine.renderFrame()
-            k += 1
-        for _, tex, _, _ in eyes:
-            base.graphicsEngine.extractTextureData(tex, base.win.getGsg())
-        block_ms.append((time.perf_counter() - t0) * 1000.0 / frames)
-        pose_ms.append(posing * 1000.0 / frames)
+    timing = timed_frames(base, eyes, worlds, frames, blocks, show)
     targets = int(worlds[-1].game.alive.sum())
     view.destroy()
-    return {"scene": loaded.scene.config.name, "profile": profile_path.stem, "targets": targets,
-            "ms_per_stereo_frame": round(statistics.median(block_ms), 2),
-            "pose_ms": round(statistics.median(pose_ms), 2),
-            "draw_ms": round(statistics.median(b - p for b, p in zip(block_ms, pose_ms)), 2)}
+    return {"scene": loaded.scene.config.name, "profile": profile_path.stem, "targets": targets, **timing}
 
 
 def main() -> None:
