@@ -1,7 +1,8 @@
 """The frame loop's side of dialogue: requests out, vetted lines in, speech played in 3D.
 
 ``DialogueClient.on_events`` reads each step's events: ``speech_turn`` (a human starts a line by
-itself) and ``reply_wanted`` (the patient said something) become requests to the worker;
+itself), ``reply_wanted`` (the patient said something) and ``line_wanted`` (the clinician picked
+a line) become requests to the worker;
 ``utterance`` (the session core accepted a line) starts its audio at the speaker's mouth;
 ``panic``, ``safe_scene``, ``dialogue_quiet`` and the end silence everyone at once.
 ``poll`` returns the worker's answers as ``SpokenLine`` inputs for the next step, and messages
@@ -58,6 +59,10 @@ class DialogueClient:
             elif kind == "reply_wanted":
                 self.worker.request({"kind": "reply", "request": d["request"], "bank": self.bank, "speaker": d["human"],
                                      "band": d["band"], "text": d.get("text", ""), "role": None,
+                                     "recent": list(self.recent), "voice": self._voice(d["human"])})
+            elif kind == "line_wanted":  # the clinician's pick: only its voice is made
+                self.worker.request({"kind": "line", "request": d["request"], "bank": self.bank, "speaker": d["human"],
+                                     "band": d["band"], "line_id": d["line_id"], "role": None,
                                      "recent": list(self.recent), "voice": self._voice(d["human"])})
             elif kind == "utterance":
                 self.recent.append(d["line_id"])

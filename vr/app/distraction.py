@@ -17,11 +17,12 @@ LEAD_IN_S = 20.0       # before the first phase: the patient settles into the ga
 AFTER_S = 30.0         # after the last phase: the pain rating, a calm finish
 
 
-def new_session(loaded: LoadedProfile, seed: int, lines=None):
-    """The session core for ``loaded``: exposure or distraction."""
+def new_session(loaded: LoadedProfile, seed: int, lines=None, bands=None):
+    """The session core for ``loaded``: exposure or distraction. ``lines``: vetted line id -> text;
+    ``bands``: line id -> band (an exposure session's clinician may pick lines)."""
     if getattr(loaded, "distraction", False):
         return DistractionSession(loaded.config, loaded.scene.config, seed, lines=lines)
-    return Session(loaded.config, loaded.scene.config, seed, lines=lines)
+    return Session(loaded.config, loaded.scene.config, seed, lines=lines, line_bands=bands)
 
 
 def phase_plan(loaded: LoadedProfile, time_scale: float = 1.0) -> list[tuple[float, Command]]:

@@ -36,7 +36,8 @@ class Replayer:
         from vr.app.distraction import new_session
         from vr.record.replay import recorded_lines
 
-        self.session = new_session(self.loaded, int(self.meta["seed"]), lines=recorded_lines(self.directory, self.meta))
+        texts, bands = recorded_lines(self.directory, self.meta)
+        self.session = new_session(self.loaded, int(self.meta["seed"]), lines=texts, bands=bands)
         self.k = 0
         self.world = None
 

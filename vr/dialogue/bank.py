@@ -80,6 +80,11 @@ def bank_for_scene(scene: str, directory: Path = DIALOGUE_DIR) -> LineBank | Non
     return load_bank(scene, directory)
 
 
+def line_bands(*banks: LineBank | None) -> dict[str, str]:
+    """Line id -> band over ``banks``: how harsh each line a clinician may pick is."""
+    return {line.id: line.band for bank in banks if bank is not None for line in bank.lines}
+
+
 def vetted_lines(*banks: LineBank | None) -> dict[str, str]:
     """Line id -> exact text over ``banks``: the only lines a session accepts."""
     out: dict[str, str] = {}

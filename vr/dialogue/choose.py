@@ -43,7 +43,7 @@ class Choice:
     band: str
     role: str
     similarity: float | None   # None for openers and fallbacks
-    method: str                # model | lexical | generic | opener | fallback
+    method: str                # model | lexical | generic | opener | fallback | clinician
 
 
 class Chooser:

@@ -10,8 +10,9 @@ worker at all: the session core reaches the safe scene on its own.
 
 Requests and answers are plain dicts (pickled over the pipe):
 
-- request: ``{"kind": "reply" | "opener", "request", "bank", "speaker", "band", "role", "text"
-  (reply) or "intent" (opener), "recent": [line ids], "voice": {name, pitch, rate_wpm}}``;
+- request: ``{"kind": "reply" | "opener" | "line", "request", "bank", "speaker", "band", "role",
+  "text" (reply) or "intent" (opener) or "line_id" (line: the clinician's pick, only voiced),
+  "recent": [line ids], "voice": {name, pitch, rate_wpm}}``;
 - answer: ``{"kind": "line", "request", "speaker", "line_id", "text", "band", "similarity",
   "method", "wav", "duration_s", "envelope", "sample_rate", "engine", "latency_ms"}``, or
   ``{"kind": "ready", ...}`` once at start, or ``{"kind": "error", "request", "message"}``.
@@ -28,7 +29,7 @@ from pathlib import Path
 import numpy as np
 
 from vr.dialogue.bank import LineBank, load_bank
-from vr.dialogue.choose import generic_line
+from vr.dialogue.choose import Choice, generic_line
 
 START_TIMEOUT_S = 60.0   # loading the model on a slow machine; replies meanwhile are generic lines
 TIMEOUT_S = 1.5          # an answer later than this: the worker is taken to be hung
@@ -63,7 +64,9 @@ def serve(conn, spec: dict) -> None:
         try:
             chooser = choosers[req["bank"]]
             recent = tuple(req.get("recent", ()))
-            if req["kind"] == "reply":
+            if req["kind"] == "line":
+                choice = chosen_line(banks[req["bank"]], req["line_id"])
+            elif req["kind"] == "reply":
                 choice = chooser.reply(req["text"], band=req["band"], role=req.get("role"), recent=recent,
                                        request=req["request"])
             else:
@@ -125,7 +128,7 @@ class DialogueWorker:
 
     def request(self, req: dict) -> None:
         """Queue a request (never blocks the caller for long: requests are small and rare)."""
-        if req.get("kind") in ("reply", "opener"):
+        if req.get("kind") in ("reply", "opener", "line"):
             self.pending[req["request"]] = Pending(req, time.monotonic())
         try:
             self._conn.send(req)
@@ -175,7 +178,14 @@ class DialogueWorker:
         return answers, alerts
 
     def fallback(self, req: dict) -> dict:
-        """A generic authored line of the request's band (or gentler), chosen without any model."""
+        """A generic authored line of the request's band (or gentler), chosen without any model; the
+        clinician's own pick (``line``) is kept, only its voice is made elsewhere."""
+        if req.get("kind") == "line":
+            choice = chosen_line(self.banks[req["bank"]], req["line_id"])
+            return {"kind": "line", "request": req["request"], "speaker": req["speaker"], "line_id": choice.line_id,
+                    "text": choice.text, "band": choice.band, "similarity": None, "method": "clinician",
+                    "wav": None, "duration_s": estimate_s(choice.text), "envelope": None, "sample_rate": 0,
+                    "engine": "none", "latency_ms": None}
         choice = generic_line(self.banks[req["bank"]], band=req["band"], role=req.get("role"),
                               recent=tuple(req.get("recent", ())), request=req["request"], seed=self.seed)
         return {"kind": "line", "request": req["request"], "speaker": req["speaker"], "line_id": choice.line_id,
@@ -205,6 +215,12 @@ class DialogueWorker:
 
     def close(self) -> None:
         self._stop(kill=False)
+
+
+def chosen_line(bank: LineBank, line_id: str) -> Choice:
+    """The clinician's pick, as a choice (the session core has checked it is vetted and allowed)."""
+    line = bank.line(line_id)
+    return Choice(line.id, line.text, line.band, line.role, None, "clinician")
 
 
 def estimate_s(text: str) -> float:

@@ -68,17 +68,18 @@ def load_recorded_profile(directory: Path) -> LoadedProfile:
         return load_profile(directory / "profile.yaml", scene_dirs=[folder])
 
 
-def recorded_lines(directory: Path, meta: dict[str, Any]) -> dict[str, str] | None:
-    """The vetted line bank the session ran with (kept in the record as lines.yaml), or None."""
+def recorded_lines(directory: Path, meta: dict[str, Any]) -> tuple[dict[str, str] | None, dict[str, str] | None]:
+    """The vetted line bank the session ran with (kept in the record as lines.yaml): line id -> text
+    and line id -> band, or (None, None)."""
     path = directory / "lines.yaml"
     if "lines" not in meta:
-        return None
+        return None, None
     if not path.is_file() or hashlib.sha256(path.read_bytes()).hexdigest() != meta["lines"]["sha256"]:
         raise RecordError(f"{path}: missing or differs from the line bank the session ran (sha256 mismatch)")
     from vr.config.load import load_lines
 
     bank = load_lines(path).config
-    return {line.id: line.text for line in bank.lines}
+    return {line.id: line.text for line in bank.lines}, {line.id: line.band for line in bank.lines}
 
 
 def resimulate(directory: str | Path, end_reason: str | None = None) -> Iterator[tuple[WorldState | None, list[Event]]]:
@@ -89,7 +90,8 @@ def resimulate(directory: str | Path, end_reason: str | None = None) -> Iterator
     loaded = load_recorded_profile(directory)
     from vr.app.distraction import new_session
 
-    session = new_session(loaded, int(meta["seed"]), lines=recorded_lines(directory, meta))
+    texts, bands = recorded_lines(directory, meta)
+    session = new_session(loaded, int(meta["seed"]), lines=texts, bands=bands)
     for inputs, dt in load_inputs(directory):
         yield session.step(inputs, dt)
     if end_reason:

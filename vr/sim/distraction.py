@@ -83,6 +83,7 @@ class DistractionSession:
         self.glide = Glide(g.speed_mps, g.max_accel_mps2, g.max_turn_deg_s)
         self.targets = Targets(profile.game, profile.difficulty, self.rng)
         self.talk = Talk(lines)
+        self._seen_ids: set[str] = set()
         self.t_s = 0.0
         self.mode = "running"
         self.phase = -1            # the current (or last) phase; -1 before the first
@@ -207,8 +208,14 @@ class DistractionSession:
         record = {"command": cmd.name, "id": cmd.id, "source": cmd.source}
         if cmd.value is not None:
             record["value"] = cmd.value
+        if cmd.text and cmd.name not in ("aim", "fire"):
+            record["text"] = cmd.text[:2000]  # a note's words, a scale
         if cmd.name in ("aim", "fire"):
             return []  # the patient playing (a pointer ray, a button), not a clinician command; in the inputs log
+        if cmd.id and cmd.id in self._seen_ids:  # a retried command applies once
+            return [Event(t, "clinician_command", {**record, "applied": False, "reason": "duplicate id"})]
+        if cmd.id:
+            self._seen_ids.add(cmd.id)
         if cmd.name not in DISTRACTION_COMMANDS:
             return [Event(t, "clinician_command", {**record, "applied": False,
                                                    "reason": f"unknown here; use one of {', '.join(DISTRACTION_COMMANDS)}"})]

@@ -13,6 +13,7 @@ from collections.abc import Mapping
 import numpy as np
 
 from vr.config import ProfileConfig, SceneConfig
+from vr.config.lines import band_for
 from vr.sim.crowd import POSTURE_SEATED, Crowd, Places
 from vr.sim.exposure import ExposureEngine
 from vr.sim.gaze import Gaze
@@ -58,8 +59,9 @@ class Session:
     """One exposure session: hierarchy, virtual humans and safety caps, stepped by the caller."""
 
     def __init__(self, profile: ProfileConfig, scene: SceneConfig, seed: int,
-                 lines: Mapping[str, str] | None = None) -> None:
-        """``lines``: the vetted bank (line id -> text); spoken lines outside it are refused."""
+                 lines: Mapping[str, str] | None = None, line_bands: Mapping[str, str] | None = None) -> None:
+        """``lines``: the vetted bank (line id -> text); spoken lines outside it are refused.
+        ``line_bands``: line id -> band, for the lines a clinician picks (``say_line``)."""
         self.profile = profile
         self.scene = scene
         self.seed = int(seed)
@@ -73,7 +75,9 @@ class Session:
         self.gaze = Gaze(self.n)
         self.social = Social(self.n, self.rng)
         self.engine = ExposureEngine(profile)
-        self.talk = Talk(lines)
+        self.talk = Talk(lines, line_bands)
+        self.engine.on_say_line = self._say_line
+        self._distance = np.full(self.n, np.inf)
         self.params: StepParams = resolve(profile.steps[0], profile.safety)
         self.t_s = 0.0
         self._started = False
@@ -134,7 +138,7 @@ class Session:
         active = self.engine.mode == "running"
         head_xy = np.asarray(self.head.position_m[:2], dtype=np.float64)
         p = self.params
-        distance = self.crowd.update(dt_s, head_xy, p.approach_speed_mps, p.max_accel_mps2, self.min_distance_m,
+        distance = self._distance = self.crowd.update(dt_s, head_xy, p.approach_speed_mps, p.max_accel_mps2, self.min_distance_m,
                                      active)
         present = self.crowd.present
         talk = self.talk
@@ -156,6 +160,10 @@ class Session:
             self._next_sample_s += SAMPLE_EVERY_S
             events.append(self._sample(world))
         return world, events
+
+    def _say_line(self, cmd, t_s: float) -> tuple[list[Event], str | None]:
+        cap = band_for(min(self.profile.safety.max_intensity, 1.0))
+        return self.talk.clinician_line(cmd, t_s, self.ids, self.crowd.present, self._distance, cap, self.social)
 
     def end(self, reason: str = "finished") -> list[Event]:
         """Close the session in the safe scene (the caller's run is over)."""

@@ -12,7 +12,12 @@ everything safety depends on, in the step, with no waiting:
   that text, the speaker is present, the session is running and not quiet. Anything else is
   logged and dropped.
 
-Requests (``speech_turn`` and ``reply_wanted``) are numbered so a line can name what it answers.
+The clinician may also have a human say one chosen line (``say_line``): the core checks it is
+vetted, no harsher than the band of the profile's intensity cap, that the humans are not quiet
+and that someone is there to say it, then asks for it (``line_wanted``) like any other line.
+
+Requests (``speech_turn``, ``reply_wanted`` and ``line_wanted``) are numbered so a line can name
+what it answers.
 """
 
 from __future__ import annotations
@@ -22,9 +27,9 @@ from collections.abc import Mapping
 import numpy as np
 
 from vr.config import MOOD_NAMES
-from vr.config.lines import band_for
+from vr.config.lines import BANDS, band_for
 from vr.sim.risk import detect
-from vr.sim.types import Event, PatientWords, SpokenLine
+from vr.sim.types import Command, Event, PatientWords, SpokenLine
 
 NEUTRAL = MOOD_NAMES.index("neutral")
 MAX_LINE_S = 15.0
@@ -34,8 +39,10 @@ MAX_WORDS_LOGGED = 2000
 class Talk:
     """Dialogue bookkeeping for one session."""
 
-    def __init__(self, vetted: Mapping[str, str] | None) -> None:
+    def __init__(self, vetted: Mapping[str, str] | None, bands: Mapping[str, str] | None = None) -> None:
+        """``vetted``: line id -> exact text; ``bands``: line id -> band (for lines the clinician picks)."""
         self.vetted = dict(vetted or {})
+        self.bands = dict(bands or {})
         self.quiet = False
         self.requests = 0
         self.last_speaker = -1
@@ -118,6 +125,34 @@ class Talk:
                 "request": line.request, "duration_s": round(duration, 3), "method": line.method,
                 "similarity": None if line.similarity is None else round(float(line.similarity), 4)}))
         return events
+
+    def clinician_line(self, cmd: Command, t_s: float, ids: tuple[str, ...], present: np.ndarray,
+                       distance_m: np.ndarray, cap_band: str, social) -> tuple[list[Event], str | None]:
+        """``say_line``: a chosen vetted line for a chosen (or the nearest) human; events or a refusal."""
+        line_id = cmd.text
+        if not self.vetted:
+            return [], "this session has no dialogue"
+        if line_id not in self.vetted:
+            return [], f"{line_id[:80]!r} is not a line of this session's vetted bank"
+        band = self.bands.get(line_id)
+        if band not in BANDS:
+            return [], "the line's band is unknown to this session"
+        if BANDS.index(band) > BANDS.index(cap_band):
+            return [], f"the line is {band}, harsher than the profile's intensity cap allows ({cap_band})"
+        if self.quiet:
+            return [], "the humans are quiet after a risk alert; send resume_dialogue first"
+        if cmd.value is not None:
+            who = int(cmd.value) if float(cmd.value).is_integer() else -1
+            if not 0 <= who < len(present) or not present[who]:
+                return [], "that human is not in the scene"
+        else:
+            idx = np.flatnonzero(present)
+            if not len(idx):
+                return [], "nobody is in the scene to say it"
+            who = int(idx[np.argmin(distance_m[idx])])
+        self.requests += 1
+        return [Event(t_s, "line_wanted", {"request": self.requests, "human": ids[who], "line_id": line_id,
+                                           "band": band})], None
 
     def resume(self, t_s: float) -> list[Event]:
         if not self.quiet:
