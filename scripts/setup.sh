@@ -25,6 +25,9 @@ APT_PACKAGES=(
   gcc libc6-dev                                                        # builds the OpenXR test runtime's loader shim
   espeak-ng                                                            # the virtual humans' voices
 )
+if [ -n "$extras" ]; then
+  APT_PACKAGES+=(chromium fonts-dejavu-core)                           # the console's tests in a real headless browser
+fi
 
 need_apt=()
 if command -v dpkg-query >/dev/null 2>&1; then

@@ -36,7 +36,7 @@ def run_rendered(loaded: LoadedProfile, *, backend_kind: str, seconds: float | N
                  pseudonym: str, screenshots: Path | None = None, size: tuple[int, int] = (960, 540),
                  fps: float = 30.0, patient: PatientParams | None = None, screenshot_every_s: float = 10.0,
                  batched: bool = True, on_loop=None, xr_scale: float = 1.0, dialogue: bool = True,
-                 phase_scale: float = 1.0) -> RunResult:
+                 phase_scale: float = 1.0, console=None) -> RunResult:
     """Run a rendered session.
 
     ``backend_kind``: 'offscreen' (headless, synthetic patient), 'desktop' (you, in a window) or
@@ -44,9 +44,10 @@ def run_rendered(loaded: LoadedProfile, *, backend_kind: str, seconds: float | N
     ``dialogue``: the humans speak vetted lines of the scene's bank, through a worker process.
     ``phase_scale``: offscreen distraction runs: the simulated procedure's phases last this share
     of their expected length (0.05 for a quick look).
+    ``console``: a ``ConsoleOptions`` to serve the clinician console (``docs/console.md``), or None.
     """
     from vr.app.distraction import SimulatedProcedure, new_session
-    from vr.dialogue.bank import bank_for_scene, bank_path, vetted_lines
+    from vr.dialogue.bank import bank_for_scene, bank_path, line_bands, vetted_lines
     from vr.render.hud import Hud
     from vr.render.world_view import WorldView
 
@@ -56,14 +57,26 @@ def run_rendered(loaded: LoadedProfile, *, backend_kind: str, seconds: float | N
         bank = bank_for_scene("companion") if (dialogue and profile.companion.enabled) else None
     else:
         bank = bank_for_scene(profile.scene) if dialogue else None
-    session = new_session(loaded, seed, lines=vetted_lines(bank))
+    session = new_session(loaded, seed, lines=vetted_lines(bank), bands=line_bands(bank))
+    hub = server = None
+    if console is not None:  # first: its address is shown while the rest starts
+        from vr.console import start_console
+
+        hub, server = start_console(console, profile, session, bank, pseudonym)
     # The worker loads its model while the window and the scene are built (it is its own process).
-    worker = _worker(bank, seed, timeout_s=10.0 if backend_kind == "offscreen" else None) if bank else None
+    try:
+        worker = _worker(bank, seed, timeout_s=10.0 if backend_kind == "offscreen" else None) if bank else None
+    except BaseException:
+        if server is not None:
+            server.close()
+        raise
     try:
         backend = _open_backend(backend_kind, session, size, xr_scale, f"vr - {profile.name}")
     except BaseException:
         if worker is not None:
             worker.close()
+        if server is not None:
+            server.close()
         raise
     hud = None
     source = None
@@ -136,7 +149,7 @@ def run_rendered(loaded: LoadedProfile, *, backend_kind: str, seconds: float | N
                                on_error=lambda message: (alerts[0].append(message) if alerts else None),
                                attachments=attachments)
         tally = Tally(loaded, seed)
-        loop = FrameLoop(backend, session, view, writer, source, tally, options, hud, dialogue=talk)
+        loop = FrameLoop(backend, session, view, writer, source, tally, options, hud, dialogue=talk, console=hub)
         alerts.append(loop.disk_alerts)
         loop_ref.append(loop)
         if on_loop is not None:
@@ -152,6 +165,8 @@ def run_rendered(loaded: LoadedProfile, *, backend_kind: str, seconds: float | N
                          session_s=round(session.t_s, 3), frames=loop.frames)
         return RunResult(tally.summary, loop.frames, loop.screenshots, ended)
     finally:
+        if server is not None:
+            server.close()
         if talk is not None:
             talk.close()
             if talk.player is not None:

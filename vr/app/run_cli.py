@@ -62,11 +62,12 @@ def cmd_run(args: argparse.Namespace) -> int:
     if backend == "openxr" and not 0.25 <= args.xr_scale <= 2.0:
         raise CommandError(f"vr {args.command}: --xr-scale {args.xr_scale} is outside 0.25 to 2.0")
     shots = Path(args.screenshots) if args.screenshots else None
+    console = None if args.no_console else _console_options(args)
     try:
         result = run_rendered(loaded, backend_kind=backend, seconds=seconds, seed=args.seed, out=out,
                               pseudonym=pseudonym, screenshots=shots, size=args.size, fps=args.fps, patient=params,
                               screenshot_every_s=args.screenshot_every, xr_scale=args.xr_scale,
-                              dialogue=not args.no_dialogue, phase_scale=args.phase_scale)
+                              dialogue=not args.no_dialogue, phase_scale=args.phase_scale, console=console)
     except (FileExistsError, PermissionError, RuntimeError) as e:
         raise CommandError(f"vr {args.command}: {e}", 1) from None
     summary = result.summary
@@ -78,6 +79,22 @@ def cmd_run(args: argparse.Namespace) -> int:
         if result.screenshots:
             print(f"screenshots: {shots} ({len(result.screenshots)})")
     return 0
+
+
+def _console_options(args: argparse.Namespace):
+    from vr.console import ConsoleOptions
+    from vr.console.server import is_loopback
+
+    host = args.console_host or "127.0.0.1"
+    if args.console_port is not None and not 0 <= args.console_port <= 65535:
+        raise CommandError(f"vr {args.command}: --console-port {args.console_port} is not a port (1-65535, or 0)")
+
+    def announce(url: str) -> None:
+        # Printed even with --quiet: it is the only way to the console (and, on a network, its token).
+        note = "" if is_loopback(host) else "   (anyone with this address can steer the session: keep it private)"
+        print(f"console: {url}{note}", flush=True)
+
+    return ConsoleOptions(host=host, port=args.console_port, announce=announce)
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
@@ -109,6 +126,12 @@ def add_run_parsers(sub: argparse._SubParsersAction) -> None:
                        help="the humans stay silent (no dialogue worker, no sentence model, no voices)")
         p.add_argument("--xr-scale", type=float, default=1.0, metavar="F",
                        help="openxr: eye resolution as a share of the headset's recommended size (0.25-2.0)")
+        p.add_argument("--console-port", type=int, default=None, metavar="PORT",
+                       help="the clinician console's port (default 8765 or the next free one; 0: any free port)")
+        p.add_argument("--console-host", metavar="ADDRESS",
+                       help="serve the console on this address (e.g. 0.0.0.0) for a tablet on the local network; "
+                            "a token is then required (default: 127.0.0.1, this computer only)")
+        p.add_argument("--no-console", action="store_true", help="no clinician console")
         p.add_argument("--screenshots", metavar="DIR", help="save a screenshot every --screenshot-every seconds")
         p.add_argument("--screenshot-every", type=float, default=20.0 if demo else 10.0, metavar="S")
         p.add_argument("--size", type=_size, default=(960, 540), help="window or buffer size, e.g. 1280x720")

@@ -5,11 +5,11 @@ Task sorts (lower runs first; Panda3D's own event handling runs at 0 and drawing
 - ``vr-begin``  -999  start the frame clock; a headset backend handles its runtime's events and
                      waits for its frame here (``xrWaitFrame`` paces the loop to the display);
 - ``vr-poll``    -35  the head pose and the person's own inputs (patient, mouse, keys);
-- ``vr-inputs``  -30  add commands queued from elsewhere (a console, a test);
+- ``vr-inputs``  -30  add commands, ratings and words queued from elsewhere (the console, a test);
 - ``vr-step``      0  ``Session.step`` at the fixed step; the events go to the writer's queue;
 - ``vr-apply``    10  views read the new world; camera to the head; heads-up panel;
-- ``vr-end``    1000  frame-time telemetry, screenshots, the end of the run; a headset backend
-                     ends a frame that drew nothing.
+- ``vr-end``    1000  frame-time telemetry, screenshots, the console's state and mirror, the end
+                     of the run; a headset backend ends a frame that drew nothing.
 
 A backend may offer ``begin_frame()`` (returning the frame's step in seconds, or None),
 ``end_frame()``, ``frame_stats()`` (comfort telemetry merged into ``frame_stats`` events),
@@ -50,8 +50,9 @@ class FrameLoop:
     """Drives one session on one backend until it ends."""
 
     def __init__(self, backend, session: Session, view, writer: SessionWriter, source, tally: Tally,
-                 options: LoopOptions, hud=None, dialogue=None) -> None:
-        """``dialogue``: a ``DialogueClient`` (requests from events, spoken lines as inputs), or None."""
+                 options: LoopOptions, hud=None, dialogue=None, console=None) -> None:
+        """``dialogue``: a ``DialogueClient`` (requests from events, spoken lines as inputs), or None.
+        ``console``: a ``ConsoleHub`` (commands in; events, state and mirror pictures out), or None."""
         self.backend = backend
         self.base = backend.base
         self.session = session
@@ -62,6 +63,7 @@ class FrameLoop:
         self.options = options
         self.hud = hud
         self.dialogue = dialogue
+        self.console = console
         self.external: deque[Command] = deque()
         self.external_said: deque[PatientWords] = deque()
         self.disk_alerts: deque[str] = deque()   # filled by the writer thread, drained by the frame
@@ -147,6 +149,11 @@ class FrameLoop:
             said = tuple(self.external_said)
             self.external_said.clear()
             self.inputs = replace(self.inputs, said=self.inputs.said + said)
+        if self.console is not None:
+            commands, ratings, said = self.console.take()
+            if commands or ratings or said:
+                self.inputs = replace(self.inputs, commands=self.inputs.commands + commands,
+                                      ratings=self.inputs.ratings + ratings, said=self.inputs.said + said)
         if self.dialogue is not None:
             lines, alerts = self.dialogue.poll()
             if lines:
@@ -225,6 +232,8 @@ class FrameLoop:
             self.backend.screenshot(path)
             self.screenshots.append(path)
             self._next_shot += self.options.screenshot_every_s
+        if self.console is not None:
+            self.console.on_frame(world, self.frames, self._grab)
         if world is not None and not self.done:
             device_end = getattr(self.backend, "end_reason", "")
             if device_end:
@@ -251,6 +260,8 @@ class FrameLoop:
 
     def _record(self, events: list[Event], dt_s: float) -> None:
         self.writer.write(events)
+        if self.console is not None and events:
+            self.console.on_events(events)
         hear = getattr(self.view, "on_events", None)
         if hear is not None and events:
             hear(events)
@@ -269,6 +280,11 @@ class FrameLoop:
                 elif e.kind == "utterance":
                     self.hud.show_alert(f"{e.data['speaker']}: \"{e.data['text']}\"", 4.0)
 
+    def _grab(self):
+        from vr.console.mirror import grab
+
+        return grab(self.backend)
+
     def finish(self, reason: str) -> None:
         """End the session (safe scene) and close the record; the loop stops after this frame."""
         if self.done:
@@ -279,3 +295,5 @@ class FrameLoop:
             self.tally.finish(final)
         self.ended_reason = self.tally.summary.ended or reason
         self.done = True
+        if self.console is not None:
+            self.console.finish(self.world, self.ended_reason)

@@ -1,0 +1,91 @@
+"""Checking a console command before it may reach the session.
+
+A request body is checked completely here, on the server's thread: anything wrong is answered
+with a message saying which field and what is allowed, and nothing of it reaches the session.
+What passes becomes a ``Command`` (the session core's), a ``Rating`` or the patient's words.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass
+from typing import Any
+
+from vr.sim import Command, Rating
+from vr.sim.types import RATING_SCALES
+
+ID_RE = re.compile(r"^[A-Za-z0-9._:-]{1,64}$")
+HUMAN_RE = re.compile(r"^h\d{3}$")
+MAX_TEXT = 2000
+FIELDS = ("command", "id", "value", "text", "scale", "human", "type")
+NEEDS_VALUE = {"goto_step", "set_intensity", "rating"}
+NEEDS_TEXT = {"note", "say", "say_line"}
+SOURCE = "console"
+
+
+class BadCommand(ValueError):
+    """The request cannot be a command; the message says why (the API answers 400)."""
+
+
+@dataclass(frozen=True)
+class Parsed:
+    id: str | None
+    command: Command | None = None
+    rating: Rating | None = None
+    words: str | None = None
+
+    @property
+    def name(self) -> str:
+        return "rating" if self.rating else "say" if self.words is not None else self.command.name
+
+
+def parse(body: Any, info: dict[str, Any]) -> Parsed:
+    """``body``: the decoded JSON; ``info``: the session's ``/api/info`` (commands, humans, scales)."""
+    if not isinstance(body, dict):
+        raise BadCommand('the body must be a JSON object such as {"command": "pause", "id": "c-1"}')
+    unknown = sorted(set(body) - set(FIELDS))
+    if unknown:
+        raise BadCommand(f"unknown field {unknown[0]!r}; the fields are {', '.join(FIELDS[:-1])}")
+    name = body.get("command")
+    allowed = info["commands"]
+    if not isinstance(name, str) or name not in allowed:
+        raise BadCommand(f"'command' must be one of {', '.join(allowed)}")
+    cid = body.get("id")
+    if cid is not None and (not isinstance(cid, str) or not ID_RE.match(cid)):
+        raise BadCommand("'id' must be 1 to 64 characters of A-Z a-z 0-9 . _ : -")
+    value = body.get("value")
+    if value is not None and (isinstance(value, bool) or not isinstance(value, (int, float))
+                              or not math.isfinite(value)):
+        raise BadCommand("'value' must be a finite number")
+    text = body.get("text", "")
+    if not isinstance(text, str) or len(text) > MAX_TEXT:
+        raise BadCommand(f"'text' must be a string of at most {MAX_TEXT} characters")
+    if name in NEEDS_VALUE and value is None:
+        raise BadCommand(f"{name} needs a 'value'")
+    if name in NEEDS_TEXT and not text.strip():
+        raise BadCommand(f"{name} needs a 'text'")
+    if name == "rating":
+        scale = body.get("scale")
+        scales = info["scales"]
+        if scale not in scales:
+            raise BadCommand(f"'scale' must be one of {', '.join(scales)}")
+        lo, hi = RATING_SCALES[scale]
+        if not lo <= value <= hi:
+            raise BadCommand(f"a {scale} rating is from {lo} to {hi}")
+        return Parsed(cid, rating=Rating(scale, float(value), SOURCE))
+    if name == "say":
+        return Parsed(cid, words=text)
+    if name == "set_intensity" and not 0.0 <= value <= 1.0:
+        raise BadCommand("set_intensity's 'value' is from 0 to 1 (the profile's cap still applies)")
+    if name == "ask_rating" and text and text not in info["scales"]:
+        raise BadCommand(f"ask_rating's 'text' is a scale: {', '.join(info['scales'])}")
+    if name == "say_line":
+        human = body.get("human")
+        if human is not None:
+            if not isinstance(human, str) or not HUMAN_RE.match(human) or human not in info["humans"]:
+                raise BadCommand("'human' must be an id from the state's humans, such as h003")
+            value = float(int(human[1:]))
+        if text not in {line["id"] for line in info["lines"]}:
+            raise BadCommand("say_line's 'text' must be the id of one of /api/info's lines")
+    return Parsed(cid, command=Command(name, None if value is None else float(value), text, cid or "", SOURCE))
