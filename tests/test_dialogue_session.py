@@ -6,6 +6,7 @@ import pytest
 
 from conftest import ROOT
 from vr.config import load_profile
+from vr.config.lines import BANDS, band_for
 from vr.dialogue.bank import load_bank, vetted_lines
 from vr.sim import Command, FrameInputs, PatientWords, Session, SpokenLine
 
@@ -179,3 +180,42 @@ def test_vr_say_prints_one_json_object(capsys):
     assert main(["say", "--profile", "job_interview", "--lexical", "I", "want", "to", "die"]) == 0
     out = json.loads(capsys.readouterr().out)
     assert out["risk"] == "self_harm" and out["line_id"] is None
+
+
+def test_the_clinician_picks_a_line_within_the_cap_and_it_is_said(interview):
+    bank = load_bank("interview_room")
+    texts, bands = vetted_lines(bank), {ln.id: ln.band for ln in bank.lines}
+    s = Session(interview.config, interview.scene.config, 5, lines=texts, line_bands=bands)
+    s.step(FrameInputs(s.head, (Command("goto_step", value=4),)), DT)
+    for _ in range(int(20 / DT)):
+        s.step(FrameInputs(s.head), DT)
+    present = s.crowd.present.nonzero()[0]
+    cap = band_for(interview.config.safety.max_intensity)
+    mild = next(ln for ln in bank.lines if ln.band == "warm")
+    harsh = [ln for ln in bank.lines if BANDS.index(ln.band) > BANDS.index(cap)]
+    who = int(present[-1])
+    picks = [Command("say_line", value=float(who), text=mild.id, id="L1"),
+             Command("say_line", text="interview.made_up.9", id="L2"),
+             Command("say_line", value=99.0, text=mild.id, id="L3")]
+    if harsh:
+        picks.append(Command("say_line", text=harsh[0].id, id="L4"))
+    _, events = s.step(FrameInputs(s.head, tuple(picks)), DT)
+    result = {e.data["id"]: e.data for e in kinds(events, "clinician_command")}
+    assert result["L1"]["applied"] and not result["L2"]["applied"] and not result["L3"]["applied"]
+    assert "not in the scene" in result["L3"]["reason"]
+    if harsh:
+        assert not result["L4"]["applied"] and "harsher" in result["L4"]["reason"]
+    wanted = kinds(events, "line_wanted")
+    assert [(e.data["human"], e.data["line_id"]) for e in wanted] == [(s.ids[who], mild.id)]
+    # The worker voices exactly that line; the core says it like any other vetted line.
+    spoken = SpokenLine(s.ids[who], mild.id, mild.text, mild.band, 2.0, wanted[0].data["request"], None, "clinician")
+    _, events = s.step(FrameInputs(s.head, lines=(spoken,)), DT)
+    assert [e.data["line_id"] for e in kinds(events, "utterance")] == [mild.id]
+    # Quiet after a risk alert, paused, or without a bank: refused.
+    _, events = s.step(FrameInputs(s.head, said=(PatientWords("I want to kill myself"),),
+                                   commands=(Command("say_line", text=mild.id, id="L5"),)), DT)
+    _, events = s.step(FrameInputs(s.head, (Command("say_line", text=mild.id, id="L6"),)), DT)
+    assert "quiet" in kinds(events, "clinician_command")[0].data["reason"]
+    bare = Session(interview.config, interview.scene.config, 5)
+    _, events = bare.step(FrameInputs(bare.head, (Command("say_line", text=mild.id),)), DT)
+    assert kinds(events, "clinician_command")[0].data["reason"] == "this session has no dialogue"

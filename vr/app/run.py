@@ -58,25 +58,25 @@ def run_rendered(loaded: LoadedProfile, *, backend_kind: str, seconds: float | N
     else:
         bank = bank_for_scene(profile.scene) if dialogue else None
     session = new_session(loaded, seed, lines=vetted_lines(bank), bands=line_bands(bank))
-    hub = server = None
+    hub = None
     if console is not None:  # first: its address is shown while the rest starts
         from vr.console import start_console
 
-        hub, server = start_console(console, profile, session, bank, pseudonym)
+        hub = start_console(console, profile, session, bank, pseudonym)
     # The worker loads its model while the window and the scene are built (it is its own process).
     try:
         worker = _worker(bank, seed, timeout_s=10.0 if backend_kind == "offscreen" else None) if bank else None
     except BaseException:
-        if server is not None:
-            server.close()
+        if hub is not None:
+            hub.close()
         raise
     try:
         backend = _open_backend(backend_kind, session, size, xr_scale, f"vr - {profile.name}")
     except BaseException:
         if worker is not None:
             worker.close()
-        if server is not None:
-            server.close()
+        if hub is not None:
+            hub.close()
         raise
     hud = None
     source = None
@@ -165,8 +165,8 @@ def run_rendered(loaded: LoadedProfile, *, backend_kind: str, seconds: float | N
                          session_s=round(session.t_s, 3), frames=loop.frames)
         return RunResult(tally.summary, loop.frames, loop.screenshots, ended)
     finally:
-        if server is not None:
-            server.close()
+        if hub is not None:
+            hub.close()
         if talk is not None:
             talk.close()
             if talk.player is not None:

@@ -196,7 +196,9 @@ class FrameLoop:
     def _apply(self, task):
         self._show(self._frame_dt)
         device_alerts = getattr(self.backend, "alerts", None)
-        for queue, reason in ((self.disk_alerts, "record_storage"), (device_alerts, "headset")):
+        console_alerts = self.console.alerts if self.console is not None else None
+        for queue, reason in ((self.disk_alerts, "record_storage"), (device_alerts, "headset"),
+                              (console_alerts, "console")):
             while queue and self.world is not None:
                 self._alert(queue.popleft(), reason)
         if self.dialogue is not None and self.dialogue.player is not None:

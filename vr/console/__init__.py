@@ -1,7 +1,7 @@
 """The clinician console: a local web page that shows the session live and steers it.
 
-``start_console`` builds the hub (between the frame loop and the server) and starts the server
-on its own thread; the frame loop is given the hub. See ``docs/console.md``.
+``start_console`` starts the console's process (``vr.console.server``) and returns the hub that
+the frame loop talks to it through (``vr.console.hub``). See ``docs/console.md``.
 """
 
 from __future__ import annotations
@@ -20,15 +20,13 @@ class ConsoleOptions:
 
 
 def start_console(options: ConsoleOptions, profile, session, bank, pseudonym: str):
-    """(hub, server), serving; raises RuntimeError when the address or port cannot be had."""
+    """The hub of a console that serves; raises ``ConsoleUnavailable`` (a RuntimeError) when the
+    address or port cannot be had."""
     from vr.console.hub import ConsoleHub
-    from vr.console.server import ConsoleServer
     from vr.console.state import session_info
 
-    hub = ConsoleHub(session_info(profile, session, bank, pseudonym), session)
+    hub = ConsoleHub(session_info(profile, session, bank, pseudonym), session, options.host, options.port)
     hub.dialogue = bank is not None
-    server = ConsoleServer(hub, options.host, options.port)
-    url = server.start()
     if options.announce is not None:
-        options.announce(url)
-    return hub, server
+        options.announce(hub.url)
+    return hub

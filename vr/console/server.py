@@ -1,11 +1,13 @@
-"""The console's web server: aiohttp on an asyncio loop in a thread of its own.
+"""The console's web server: aiohttp in a process of its own (``serve``), fed by ``ConsoleHub``.
 
 Routes (``docs/console.md`` is the reference): the page (``/``, ``/static/...``), ``GET
 /api/info``, ``/api/state``, ``/api/events``, ``/api/mirror.jpg``, ``POST /api/command`` and the
 WebSocket ``/api/ws``. Every request passes three checks first: the ``Host`` (a loopback server
 answers loopback names only, against DNS rebinding), the ``Origin`` (another site's page is
 refused) and, on a network address, the session's token. A bad request is answered here and
-never reaches the session; the session only ever sees commands through ``ConsoleHub.submit``.
+never reaches the session: only checked commands go down the pipe to the frame loop, at most
+``MAX_COMMANDS_PER_S`` a second. Up the pipe come the console's events (numbered by the hub),
+the state and raw mirror pictures, which are encoded here.
 """
 
 from __future__ import annotations
@@ -15,17 +17,18 @@ import hmac
 import ipaddress
 import itertools
 import json
+import os
 import secrets
-import threading
-from collections import OrderedDict
+import time
+from collections import OrderedDict, deque
 from dataclasses import replace
 from pathlib import Path
 
 from aiohttp import WSMsgType, web
 
 from vr.console.commands import BadCommand, parse
-from vr.console.hub import ConsoleHub
 from vr.console.mirror import encode
+from vr.console.state import KEEP_ALL
 
 STATIC = Path(__file__).parent / "static"
 MAX_BODY = 16 * 1024
@@ -35,6 +38,9 @@ SEND_TIMEOUT_S = 10.0
 COOKIE = "vr_console"
 KEEP_IDS = 10_000
 DEFAULT_PORT = 8765
+KEEP_EVENTS = 1000
+MIRROR_WANTED_S = 3.0     # a GET of the mirror keeps pictures coming this long
+MAX_COMMANDS_PER_S = 50
 PORT_TRIES = 11
 
 
@@ -47,6 +53,20 @@ def is_loopback(host: str) -> bool:
         return False
 
 
+def _reachable(host: str) -> str:
+    """The address to print: for 'every address' (0.0.0.0, ::), this computer's address on its LAN."""
+    if host not in ("0.0.0.0", "::", ""):
+        return host
+    import socket
+
+    try:
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
+            probe.connect(("10.255.255.255", 1))  # no packet is sent; this only picks the outgoing interface
+            return probe.getsockname()[0]
+    except OSError:
+        return socket.gethostname()
+
+
 def _dumps(obj) -> str:
     return json.dumps(obj, separators=(",", ":"), default=_plain)
 
@@ -57,69 +77,75 @@ def _plain(value):
     return tolist() if tolist is not None else str(value)
 
 
+class TooMany(Exception):
+    """More commands in a second than any clinician sends (the API answers 429)."""
+
+
 def _error(status: int, message: str) -> web.Response:
     return web.Response(status=status, text=_dumps({"error": message}), content_type="application/json")
 
 
-class ConsoleServer:
-    """Serves one session's console until ``close``."""
+def serve(conn, info: dict, host: str, port: int | None, token: str | None) -> None:
+    """The console's process: bind, say so (or why not), serve until the session closes the pipe."""
+    try:
+        os.nice(5)  # the frame loop comes first when the two want the same core
+    except (AttributeError, OSError):
+        pass
+    server = ConsoleServer(conn, info, host, port, token)
+    loop = server.loop = asyncio.new_event_loop()
+    asyncio.set_event_loop(loop)
+    try:
+        loop.run_until_complete(server.bind())
+    except Exception as e:  # noqa: BLE001 - whatever it is, the session is told and goes on without
+        conn.send(("failed", str(e) if isinstance(e, (RuntimeError, OSError)) else f"{type(e).__name__}: {e}"))
+        return
+    conn.send(("ready", {"url": server.url, "token": server.token, "port": server.port}))
+    loop.add_reader(conn.fileno(), server.on_pipe)
+    try:
+        loop.run_forever()
+    finally:
+        loop.run_until_complete(server.shutdown())
+        loop.close()
 
-    def __init__(self, hub: ConsoleHub, host: str = "127.0.0.1", port: int | None = None) -> None:
-        """``port``: None tries 8765 to 8775; 0 takes any free port."""
-        self.hub = hub
+
+class ConsoleServer:
+    """Serves one session's console until the session closes the pipe."""
+
+    def __init__(self, conn, info: dict, host: str = "127.0.0.1", port: int | None = None,
+                 token: str | None = None) -> None:
+        """``port``: None tries 8765 to 8775; 0 takes any free port. ``token``: kept across restarts."""
+        self.conn = conn
+        self.info = info
         self.host = host
         self.port = port
-        self.token = None if is_loopback(host) else secrets.token_urlsafe(16)
+        self.token = None if is_loopback(host) else (token or secrets.token_urlsafe(16))
         self.url = ""
-        self._loop: asyncio.AbstractEventLoop | None = None
+        self.ended = False
         self._runner: web.AppRunner | None = None
-        self._thread: threading.Thread | None = None
-        self._tick: asyncio.Event | None = None
+        self._tick = asyncio.Event()
         self._sockets: set[web.WebSocketResponse] = set()
         self._answers: OrderedDict[str, asyncio.Future] = OrderedDict()
+        self._results: OrderedDict[str, dict] = OrderedDict()
         self._numbers = itertools.count(1)
+        self._events: deque[dict] = deque(maxlen=KEEP_EVENTS)
+        self._kept: list[dict] = []
+        self._seq = 0
+        self._state: dict = {}
         self._mirror_jpeg: bytes | None = None
         self._mirror_version = 0
+        self._mirror_until = 0.0
+        self._mirror_viewers = 0
+        self._watch_sent = (False, 0)
+        self._sent_at: deque[float] = deque()
 
     # -- life --------------------------------------------------------------------------------------
-    def start(self) -> str:
-        """Bind and serve; returns the address to open (with the token when one is needed)."""
-        ready = threading.Event()
-        failure: list[BaseException] = []
-
-        def main() -> None:
-            loop = asyncio.new_event_loop()
-            self._loop = loop
-            try:
-                loop.run_until_complete(self._bind())
-            except BaseException as e:  # noqa: BLE001 - handed to the caller
-                failure.append(e)
-                ready.set()
-                loop.close()
-                return
-            ready.set()
-            loop.run_forever()
-            loop.run_until_complete(self._shutdown())
-            loop.close()
-
-        self._thread = threading.Thread(target=main, name="vr-console", daemon=True)
-        self._thread.start()
-        ready.wait(30.0)
-        if failure:
-            raise failure[0]
-        shown = f"[{self.host}]" if ":" in self.host else self.host
-        self.url = f"http://{shown}:{self.port}/" + (f"?token={self.token}" if self.token else "")
-        self.hub.listen(self._wake)
-        return self.url
-
-    async def _bind(self) -> None:
-        self._tick = asyncio.Event()
+    async def bind(self) -> None:
         app = web.Application(client_max_size=MAX_BODY, middlewares=[self._guard])
         app.router.add_get("/", self._page)
         app.router.add_static("/static", STATIC, show_index=False, follow_symlinks=False)
         app.router.add_get("/api/info", self._info)
-        app.router.add_get("/api/state", self._state)
-        app.router.add_get("/api/events", self._events)
+        app.router.add_get("/api/state", self._get_state)
+        app.router.add_get("/api/events", self._get_events)
         app.router.add_get("/api/mirror.jpg", self._mirror)
         app.router.add_post("/api/command", self._command)
         app.router.add_get("/api/ws", self._ws)
@@ -135,52 +161,96 @@ class ConsoleServer:
                 last = e
                 continue
             self.port = site._server.sockets[0].getsockname()[1]  # the real port when 0 was asked for
+            shown = _reachable(self.host)
+            shown = f"[{shown}]" if ":" in shown else shown
+            self.url = f"http://{shown}:{self.port}/" + (f"?token={self.token}" if self.token else "")
             return
         await self._runner.cleanup()
         tried = f"port {self.port}" if self.port is not None else f"ports {DEFAULT_PORT}-{DEFAULT_PORT + PORT_TRIES - 1}"
         raise RuntimeError(f"the console cannot listen on {self.host} ({tried}: {last.strerror if last else ''}); "
                            "choose another with --console-port PORT (0: any free port), or run with --no-console")
 
-    async def _shutdown(self) -> None:
+    async def shutdown(self) -> None:
+        """The last state goes out, then every viewer is told the session is over."""
+        self._pulse()
+        await asyncio.sleep(0.3)
         for ws in list(self._sockets):
             await ws.close(code=1001, message=b"session over")
         if self._runner is not None:
             await self._runner.cleanup()
 
-    def close(self) -> None:
-        """Push the last state to the viewers, then stop serving."""
-        loop, thread = self._loop, self._thread
-        if loop is None or thread is None or not thread.is_alive():
+    # -- the pipe from the session -------------------------------------------------------------------
+    def on_pipe(self) -> None:
+        loop = self.loop
+        try:
+            while self.conn.poll(0):
+                for kind, item in self.conn.recv():
+                    if kind == "events":
+                        self._add_events(item)
+                    elif kind == "state":
+                        self._state = item
+                        self.ended = self.ended or bool(item.get("ended"))
+                    elif kind == "mirror":
+                        loop.run_in_executor(None, self._encode, item)
+                    elif kind == "close":
+                        raise EOFError
+        except (EOFError, OSError):
+            loop.remove_reader(self.conn.fileno())
+            loop.stop()
             return
-        loop.call_soon_threadsafe(self._pulse)  # the last state goes out, then the loop stops
-        loop.call_soon_threadsafe(lambda: loop.call_later(0.3, loop.stop))
-        thread.join(5.0)
+        self._pulse()
 
-    def _wake(self) -> None:
-        """From the frame thread: something is new."""
-        loop = self._loop
-        if loop is not None and not loop.is_closed():
-            try:
-                loop.call_soon_threadsafe(self._pulse)
-            except RuntimeError:  # the loop is closing
-                pass
-
-    def _pulse(self) -> None:
-        raw = self.hub.take_mirror()
-        if raw is not None:
-            self._loop.run_in_executor(None, self._encode, raw)
-        tick, self._tick = self._tick, asyncio.Event()
-        tick.set()
+    def _add_events(self, items: list[dict]) -> None:
+        for item in items:
+            if item["seq"] <= self._seq:
+                continue  # (sent again after a restart)
+            self._seq = item["seq"]
+            (self._kept if item["kind"] in KEEP_ALL else self._events).append(item)
+            data = item["data"]
+            cid = data.get("id") if item["kind"] == "clinician_command" else None
+            if cid and cid not in self._results:
+                applied = bool(data.get("applied"))
+                result = {"id": cid, "status": "applied" if applied else "refused", "t_s": item["t_s"],
+                          **({} if applied else {"reason": data.get("reason", "")})}
+                self._results[cid] = result
+                while len(self._results) > KEEP_IDS:
+                    self._results.popitem(last=False)
+                answer = self._answers.get(cid)
+                if answer is not None and not answer.done():
+                    answer.set_result(result)
 
     def _encode(self, raw) -> None:
         jpeg = encode(raw)
-        self._loop.call_soon_threadsafe(self._new_mirror, jpeg)
+        asyncio.run_coroutine_threadsafe(self._new_mirror(jpeg), self.loop)
 
-    def _new_mirror(self, jpeg: bytes) -> None:
+    async def _new_mirror(self, jpeg: bytes) -> None:
         self._mirror_jpeg = jpeg
         self._mirror_version += 1
+        self._pulse()
+
+    def _pulse(self) -> None:
         tick, self._tick = self._tick, asyncio.Event()
         tick.set()
+
+    def _tell(self, kind: str, item) -> None:
+        try:
+            self.conn.send((kind, item))
+        except (OSError, ValueError):
+            pass  # the session has gone; the pipe's end stops this process
+
+    def _watch(self) -> None:
+        """Tell the session whether anyone watches the mirror (it only grabs pictures then)."""
+        wanted = (self._mirror_viewers > 0 or time.monotonic() < self._mirror_until, len(self._sockets))
+        if wanted != self._watch_sent:
+            self._watch_sent = wanted
+            self._tell("watch", {"mirror": wanted[0], "viewers": wanted[1]})
+
+    def state(self) -> dict:
+        return {**self._state, "seq": self._seq, "viewers": len(self._sockets)}
+
+    def events_since(self, seq: int) -> tuple[list[dict], int]:
+        items = [e for e in self._kept if e["seq"] > seq] + [e for e in self._events if e["seq"] > seq]
+        return sorted(items, key=lambda e: e["seq"]), self._seq
 
     # -- checks --------------------------------------------------------------------------------------
     def _host_ok(self, request: web.Request) -> bool:
@@ -233,21 +303,23 @@ class ConsoleServer:
         return response
 
     async def _info(self, request: web.Request) -> web.Response:
-        return web.Response(text=_dumps(self.hub.info), content_type="application/json")
+        return web.Response(text=_dumps(self.info), content_type="application/json")
 
-    async def _state(self, request: web.Request) -> web.Response:
-        return web.Response(text=_dumps(self.hub.state()), content_type="application/json")
+    async def _get_state(self, request: web.Request) -> web.Response:
+        return web.Response(text=_dumps(self.state()), content_type="application/json")
 
-    async def _events(self, request: web.Request) -> web.Response:
+    async def _get_events(self, request: web.Request) -> web.Response:
         try:
             since = int(request.query.get("since", "0"))
         except ValueError:
             return _error(400, "'since' must be a whole number (the 'next' of the last answer)")
-        events, seq = self.hub.events_since(since)
+        events, seq = self.events_since(since)
         return web.Response(text=_dumps({"events": events, "next": seq}), content_type="application/json")
 
     async def _mirror(self, request: web.Request) -> web.Response:
-        self.hub.want_mirror()
+        self._mirror_until = time.monotonic() + MIRROR_WANTED_S
+        self._watch()
+        self.loop.call_later(MIRROR_WANTED_S + 0.1, self._watch)
         if self._mirror_jpeg is None:
             return web.Response(status=204)
         return web.Response(body=self._mirror_jpeg, content_type="image/jpeg")
@@ -261,33 +333,37 @@ class ConsoleServer:
             answer = await self.apply(body)
         except BadCommand as e:
             return _error(400, str(e))
+        except TooMany as e:
+            return _error(429, str(e))
         if answer is None:
             return _error(503, "the session has ended")
         return web.Response(text=_dumps(answer), content_type="application/json")
 
     async def apply(self, body) -> dict | None:
         """Check a command, queue it once per id, and wait (briefly) for the session's answer."""
-        parsed = parse(body, self.hub.info)
-        if self.hub.ended:
+        parsed = parse(body, self.info)
+        if self.ended:
             return None
         cid = parsed.id or f"api-{next(self._numbers)}"
         known = self._answers.get(cid)
         if known is not None:
             return {**await self._wait(known, cid), "repeat": True}
-        answer = self._loop.create_future()
+        if cid in self._results:  # applied before this process was started again
+            return {**self._results[cid], "repeat": True}
+        now = time.monotonic()
+        while self._sent_at and now - self._sent_at[0] > 1.0:
+            self._sent_at.popleft()
+        if len(self._sent_at) >= MAX_COMMANDS_PER_S:
+            raise TooMany(f"more than {MAX_COMMANDS_PER_S} commands in a second; try again shortly")
+        self._sent_at.append(now)
+        answer = self.loop.create_future()
         self._answers[cid] = answer
         while len(self._answers) > KEEP_IDS:
             self._answers.popitem(last=False)
         if parsed.command is not None:
-            loop = self._loop
-
-            def done(result: dict) -> None:
-                loop.call_soon_threadsafe(lambda: answer.done() or answer.set_result(result))
-
-            self.hub.expect(cid, done)
-            self.hub.submit(command=replace(parsed.command, id=cid))
+            self._tell("command", replace(parsed.command, id=cid))
         else:
-            self.hub.submit(rating=parsed.rating, words=parsed.words)
+            self._tell("rating" if parsed.rating else "say", parsed.rating or parsed.words)
             answer.set_result({"id": cid, "status": "queued"})
         return await self._wait(answer, cid)
 
@@ -307,12 +383,12 @@ class ConsoleServer:
         await ws.prepare(request)
         self._sockets.add(ws)
         client = {"mirror": True}
-        self.hub.viewers += 1
-        self.hub.mirror_viewers += 1
+        self._mirror_viewers += 1
+        self._watch()
         reader = asyncio.ensure_future(self._read(ws, client))
         try:
-            events, seq = self.hub.events_since(seq)
-            await self._send(ws, {"type": "hello", "info": self.hub.info, "state": self.hub.state(),
+            events, seq = self.events_since(seq)
+            await self._send(ws, {"type": "hello", "info": self.info, "state": self.state(),
                                   "events": events, "next": seq})
             await self._feed(ws, client, seq)
         except (ConnectionError, asyncio.TimeoutError, RuntimeError):
@@ -320,25 +396,24 @@ class ConsoleServer:
         finally:
             reader.cancel()
             self._sockets.discard(ws)
-            self.hub.viewers -= 1
-            self.hub.mirror_viewers -= 1 if client["mirror"] else 0
+            self._mirror_viewers -= 1 if client["mirror"] else 0
+            self._watch()
             await ws.close()
         return ws
 
     async def _feed(self, ws: web.WebSocketResponse, client: dict, seq: int) -> None:
         """Send what is new until the socket closes: events at once, state, the newest mirror picture."""
         loop = asyncio.get_running_loop()
-        state_sent, state_at, mirror_sent = self.hub.state(), loop.time(), self._mirror_version
+        state_sent, state_at, mirror_sent = self._state, loop.time(), self._mirror_version
         while not ws.closed:
             tick = self._tick
-            events, now_seq = self.hub.events_since(seq)
+            events, now_seq = self.events_since(seq)
             if events:
                 await self._send(ws, {"type": "events", "events": events, "next": now_seq})
                 seq = now_seq
-            state = self.hub.state()
-            if state is not state_sent and (events or loop.time() - state_at >= STATE_MIN_S
-                                            or state.get("seq") != state_sent.get("seq")):
-                await self._send(ws, {"type": "state", "state": state})
+            state = self._state
+            if state is not state_sent and (events or loop.time() - state_at >= STATE_MIN_S):
+                await self._send(ws, {"type": "state", "state": self.state()})
                 state_sent, state_at = state, loop.time()
             if client["mirror"] and self._mirror_version != mirror_sent and self._mirror_jpeg is not None:
                 mirror_sent = self._mirror_version
@@ -361,8 +436,9 @@ class ConsoleServer:
             if kind == "mirror":
                 on = bool(body.get("on"))
                 if on != client["mirror"]:
-                    self.hub.mirror_viewers += 1 if on else -1
+                    self._mirror_viewers += 1 if on else -1
                     client["mirror"] = on
+                    self._watch()
             elif kind == "command":
                 try:
                     answer = await self.apply({k: v for k, v in body.items() if k != "type"})

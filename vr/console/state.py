@@ -21,6 +21,7 @@ CONSOLE_EVENTS = frozenset({
     "patient_said", "dialogue_quiet", "dialogue_resumed", "line_dropped", "line_refused", "line_wanted",
     "phase_started", "phase_ended", "breathing"})
 CONSOLE_ONLY = ("rating", "say")   # the patient's rating and words, entered on the console
+KEEP_ALL = frozenset({"rating", "clinician_command"})   # kept for the whole session (the rest: the latest 1000)
 POSTURES = ("standing", "walking", "seated")
 
 

@@ -25,7 +25,7 @@ from vr.record.reader import RecordError, read_record
 from vr.sim import Command, Event, FrameInputs, HeadPose, PatientWords, Rating, SpokenLine, WorldState
 
 NOT_FROM_SESSION = {"frame_stats"}
-APP_ALERTS = {"record_storage", "headset", "dialogue"}  # alerts the app adds beside the session's own events
+APP_ALERTS = {"record_storage", "headset", "dialogue", "console"}  # alerts the app adds beside the session's own events
 
 
 def load_inputs(directory: Path) -> list[tuple[FrameInputs, float]]:
