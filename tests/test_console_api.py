@@ -38,7 +38,7 @@ def test_state_info_and_commands_that_apply_once(run):
     assert refused["status"] == "refused" and "step index" in refused["reason"]
     note = run.command(command="note", text="patient asked for water", id="t-note")
     assert note["status"] == "applied"
-    assert run.command(command="rating", scale="suds", value=45, id="t-suds")["status"] == "queued"
+    assert run.command(command="rating", scale="suds", value=45, id="t-suds")["status"] == "applied"
     run.wait_for(lambda s: s["ratings"]["suds"] == 45)
     events = run.get("api/events?since=0")["events"]
     mine = [e for e in events if e["kind"] == "clinician_command" and e["data"]["id"].startswith("t-")]

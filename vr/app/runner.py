@@ -7,8 +7,8 @@ Task sorts (lower runs first; Panda3D's own event handling runs at 0 and drawing
 - ``vr-poll``    -35  the head pose and the person's own inputs (patient, mouse, keys);
 - ``vr-inputs``  -30  add commands, ratings and words queued from elsewhere (the console, a test);
 - ``vr-step``      0  ``Session.step`` at the fixed step; the events go to the writer's queue;
-- ``vr-apply``    10  views read the new world; camera to the head; heads-up panel;
-- ``vr-end``    1000  frame-time telemetry, screenshots, the console's state and mirror, the end
+- ``vr-apply``    10  views read the new world; camera to the head; heads-up panel; the console's state;
+- ``vr-end``    1000  frame-time telemetry, screenshots, the console's mirror picture, the end
                      of the run; a headset backend ends a frame that drew nothing.
 
 A backend may offer ``begin_frame()`` (returning the frame's step in seconds, or None),
@@ -195,6 +195,8 @@ class FrameLoop:
 
     def _apply(self, task):
         self._show(self._frame_dt)
+        if self.console is not None:
+            self.console.on_frame(self.world, self.frames)
         device_alerts = getattr(self.backend, "alerts", None)
         console_alerts = self.console.alerts if self.console is not None else None
         for queue, reason in ((self.disk_alerts, "record_storage"), (device_alerts, "headset"),
@@ -235,7 +237,7 @@ class FrameLoop:
             self.screenshots.append(path)
             self._next_shot += self.options.screenshot_every_s
         if self.console is not None:
-            self.console.on_frame(world, self.frames, self._grab)
+            self.console.after_draw(self._grab)
         if world is not None and not self.done:
             device_end = getattr(self.backend, "end_reason", "")
             if device_end:

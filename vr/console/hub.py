@@ -5,11 +5,14 @@ threads share one interpreter lock, and a thread busy answering requests (a floo
 viewers) makes every frame wait for it. Across a process boundary a busy console costs the
 frame loop nothing but the CPU the operating system gives it, at a lower priority.
 
-The frame loop calls ``on_events`` with every step's events and ``on_frame`` once a frame;
-both only put small things in an outbox and return. A sender thread here writes the outbox to
+The frame loop calls ``on_events`` with every step's events, ``on_frame`` once a frame after
+the step (the state, before drawing, so a command's effect is on its way while the frame draws)
+and ``after_draw`` (a mirror picture, when someone watches); all only put small things in an
+outbox and return. A sender thread here writes the outbox to
 the pipe (it may block on a slow child; the frame loop never does). ``take`` reads what the
 console sent (commands, ratings, the patient's words, whether anyone watches the mirror) with a
-non-blocking poll at the start of a frame. If the console's process dies, it is started again
+non-blocking poll at the start of a frame. Mirror pictures are scaled and encoded on a thread of
+their own, so only a small JPEG crosses the pipe and no event waits for a picture. If the console's process dies, it is started again
 on the same address with the same token, and given the events it had.
 """
 
@@ -22,12 +25,14 @@ from collections import deque
 from collections.abc import Callable
 from typing import Any
 
+from vr.console.mirror import encode
 from vr.console.state import CONSOLE_EVENTS, KEEP_ALL, snapshot
 from vr.sim import Command, Event, PatientWords, Rating
 
 KEEP_EVENTS = 1000
 STATE_EVERY_S = 0.1      # the state is refreshed at least this often (and in any frame with news)
-MIRROR_EVERY_S = 0.25    # mirror pictures, while someone watches
+MIRROR_EVERY_S = 0.25    # mirror pictures, while someone watches (at most this often)
+MIRROR_SHARE = 0.03      # ... and spaced so that reading them back takes at most this share of the time
 START_TIMEOUT_S = 30.0
 RESTARTS = 3
 
@@ -57,19 +62,23 @@ class ConsoleHub:
         self._lock = threading.Condition()
         self._outbox: list = []
         self._state: dict | None = None
-        self._mirror: tuple | None = None
         self._closing = False
         self._history: deque[dict] = deque(maxlen=KEEP_EVENTS)
         self._kept: list[dict] = []
         self._news = True
         self._seq = 0
         self._state_at = -1.0
-        self._mirror_at = -1.0
+        self._mirror_next = 0.0
+        self.mirror_every_s = MIRROR_EVERY_S
         self.watching = False
         self.viewers = 0
         self._start()
         self._sender = threading.Thread(target=self._send_loop, name="vr-console-send", daemon=True)
         self._sender.start()
+        self._pictures = threading.Condition()
+        self._picture: tuple | None = None
+        self._encoder = threading.Thread(target=self._encode_loop, name="vr-console-mirror", daemon=True)
+        self._encoder.start()
 
     # -- the child process -----------------------------------------------------------------------
     def _start(self) -> None:
@@ -114,14 +123,12 @@ class ConsoleHub:
     def _send_loop(self) -> None:
         while True:
             with self._lock:
-                while not (self._outbox or self._state or self._mirror or self._closing):
+                while not (self._outbox or self._state or self._closing):
                     self._lock.wait()
                 batch, self._outbox = self._outbox, []
                 if self._state is not None:
                     batch.append(("state", self._state))
-                if self._mirror is not None:
-                    batch.append(("mirror", self._mirror))
-                self._state = self._mirror = None
+                self._state = None
                 closing = self._closing
             if closing:
                 batch.append(("close", None))
@@ -134,6 +141,17 @@ class ConsoleHub:
             if closing:
                 return
 
+    def _encode_loop(self) -> None:
+        """Mirror pictures are scaled and encoded here, so that nothing else ever waits for one."""
+        while True:
+            with self._pictures:
+                while self._picture is None and not self._closing:
+                    self._pictures.wait()
+                raw, self._picture = self._picture, None
+            if raw is None:
+                return
+            self._post(("mirror", encode(raw)))
+
     def _post(self, item) -> None:
         with self._lock:
             self._outbox.append(item)
@@ -142,20 +160,24 @@ class ConsoleHub:
     # -- the frame loop's side -------------------------------------------------------------------
     def take(self) -> tuple[tuple[Command, ...], tuple[Rating, ...], tuple[PatientWords, ...]]:
         """What the console sent since the last frame (never waits)."""
-        commands, ratings, said = [], [], []
+        commands, ratings, said, taken = [], [], [], []
         try:
             while self._conn.poll(0):
                 kind, item = self._conn.recv()
                 if kind == "command":
                     commands.append(item)
-                elif kind == "rating":
-                    ratings.append(item)
+                elif kind == "rating":  # checked already: it is recorded in this frame's step
+                    ratings.append(item["rating"])
+                    taken.append(item["id"])
                 elif kind == "say":
-                    said.append(PatientWords(item, "console"))
+                    said.append(PatientWords(item["text"], "console"))
+                    taken.append(item["id"])
                 elif kind == "watch":
                     self.watching, self.viewers = bool(item["mirror"]), int(item["viewers"])
         except (EOFError, OSError, ValueError):
             pass  # the sender notices and starts it again
+        if taken:
+            self._post(("taken", taken))
         return tuple(commands), tuple(ratings), tuple(said)
 
     def on_events(self, events: list[Event]) -> None:
@@ -171,28 +193,38 @@ class ConsoleHub:
         self._news = True
         self._post(("events", out))
 
-    def on_frame(self, world, frame: int, grab: Callable[[], tuple | None] | None = None) -> None:
-        """Once a frame, after drawing: the state when due; a mirror picture when someone watches."""
+    def on_frame(self, world, frame: int) -> None:
+        """Once a frame, after the step: the state, when there is news or it is due."""
         if world is None:
             return
         self.frames = frame
         now = time.monotonic()
-        state = None
         if self._news or now - self._state_at >= STATE_EVERY_S or self.ended:
-            state = snapshot(world, self.session, seq=self._seq, frame=frame, dialogue=self.dialogue, viewers=self.viewers,
-                             ended=self.ended)
+            state = snapshot(world, self.session, seq=self._seq, frame=frame, dialogue=self.dialogue,
+                             viewers=self.viewers, ended=self.ended)
+            state["mirror_every_s"] = round(self.mirror_every_s, 2)
             self._news, self._state_at = False, now
-        raw = None
-        if grab is not None and self.watching and now - self._mirror_at >= MIRROR_EVERY_S:
-            self._mirror_at = now
-            raw = grab()
-        if state is not None or raw is not None:
             with self._lock:
-                if state is not None:
-                    self._state = state
-                if raw is not None:
-                    self._mirror = raw
+                self._state = state
                 self._lock.notify()
+
+    def after_draw(self, grab: Callable[[], tuple | None]) -> None:
+        """Once a frame, after drawing: a mirror picture, a few times a second while someone watches.
+
+        Reading pixels back waits for the renderer to finish the frame. On a GPU that is a
+        millisecond or two; on a software renderer it can be a hundred. So pictures are spaced
+        to keep that wait under ``MIRROR_SHARE`` of the time: the patient's frames come first."""
+        now = time.monotonic()
+        if not self.watching or now < self._mirror_next:
+            return
+        raw = grab()
+        took = time.monotonic() - now
+        self.mirror_every_s = max(MIRROR_EVERY_S, took / MIRROR_SHARE)
+        self._mirror_next = now + self.mirror_every_s
+        if raw is not None:
+            with self._pictures:
+                self._picture = raw
+                self._pictures.notify()
 
     def finish(self, world, reason: str) -> None:
         """The session is over: one last state; the console refuses commands from now on."""
@@ -204,6 +236,8 @@ class ConsoleHub:
         with self._lock:
             self._closing = True
             self._lock.notify()
+        with self._pictures:
+            self._pictures.notify()
         self._sender.join(timeout_s)
         if self._proc is not None:
             self._proc.join(timeout_s)

@@ -7,7 +7,7 @@ answers loopback names only, against DNS rebinding), the ``Origin`` (another sit
 refused) and, on a network address, the session's token. A bad request is answered here and
 never reaches the session: only checked commands go down the pipe to the frame loop, at most
 ``MAX_COMMANDS_PER_S`` a second. Up the pipe come the console's events (numbered by the hub),
-the state and raw mirror pictures, which are encoded here.
+the state and the mirror pictures (JPEG).
 """
 
 from __future__ import annotations
@@ -17,7 +17,6 @@ import hmac
 import ipaddress
 import itertools
 import json
-import os
 import secrets
 import time
 from collections import OrderedDict, deque
@@ -27,7 +26,6 @@ from pathlib import Path
 from aiohttp import WSMsgType, web
 
 from vr.console.commands import BadCommand, parse
-from vr.console.mirror import encode
 from vr.console.state import KEEP_ALL
 
 STATIC = Path(__file__).parent / "static"
@@ -87,10 +85,8 @@ def _error(status: int, message: str) -> web.Response:
 
 def serve(conn, info: dict, host: str, port: int | None, token: str | None) -> None:
     """The console's process: bind, say so (or why not), serve until the session closes the pipe."""
-    try:
-        os.nice(5)  # the frame loop comes first when the two want the same core
-    except (AttributeError, OSError):
-        pass
+    # (Not at a lower priority: with the renderer busy on every core, a niced console waited out
+    # whole frames, and a command's answer took 50 ms instead of 20 ms at 960x540 here.)
     server = ConsoleServer(conn, info, host, port, token)
     loop = server.loop = asyncio.new_event_loop()
     asyncio.set_event_loop(loop)
@@ -191,7 +187,13 @@ class ConsoleServer:
                         self._state = item
                         self.ended = self.ended or bool(item.get("ended"))
                     elif kind == "mirror":
-                        loop.run_in_executor(None, self._encode, item)
+                        self._mirror_jpeg = item
+                        self._mirror_version += 1
+                    elif kind == "taken":  # ratings and words: the frame took them for its step
+                        for cid in item:
+                            answer = self._answers.get(cid)
+                            if answer is not None and not answer.done():
+                                answer.set_result({"id": cid, "status": "applied"})
                     elif kind == "close":
                         raise EOFError
         except (EOFError, OSError):
@@ -218,15 +220,6 @@ class ConsoleServer:
                 answer = self._answers.get(cid)
                 if answer is not None and not answer.done():
                     answer.set_result(result)
-
-    def _encode(self, raw) -> None:
-        jpeg = encode(raw)
-        asyncio.run_coroutine_threadsafe(self._new_mirror(jpeg), self.loop)
-
-    async def _new_mirror(self, jpeg: bytes) -> None:
-        self._mirror_jpeg = jpeg
-        self._mirror_version += 1
-        self._pulse()
 
     def _pulse(self) -> None:
         tick, self._tick = self._tick, asyncio.Event()
@@ -363,8 +356,10 @@ class ConsoleServer:
         if parsed.command is not None:
             self._tell("command", replace(parsed.command, id=cid))
         else:
-            self._tell("rating" if parsed.rating else "say", parsed.rating or parsed.words)
-            answer.set_result({"id": cid, "status": "queued"})
+            if parsed.rating is not None:
+                self._tell("rating", {"id": cid, "rating": parsed.rating})
+            else:
+                self._tell("say", {"id": cid, "text": parsed.words})
         return await self._wait(answer, cid)
 
     @staticmethod
@@ -412,7 +407,8 @@ class ConsoleServer:
                 await self._send(ws, {"type": "events", "events": events, "next": now_seq})
                 seq = now_seq
             state = self._state
-            if state is not state_sent and (events or loop.time() - state_at >= STATE_MIN_S):
+            news = state.get("seq") != state_sent.get("seq")   # the state shows new events: no waiting
+            if state is not state_sent and (events or news or loop.time() - state_at >= STATE_MIN_S):
                 await self._send(ws, {"type": "state", "state": self.state()})
                 state_sent, state_at = state, loop.time()
             if client["mirror"] and self._mirror_version != mirror_sent and self._mirror_jpeg is not None:

@@ -1,0 +1,142 @@
+"""Console speed: from a command posted to its effect in the session state, with the page live (JSON).
+
+A real ``vr run`` (offscreen, public speaking, its console on a free port) is started, and the
+console page is opened in headless Chromium, where it renders live (state, chart, mirror
+pictures). Then:
+
+1. **Latency**: ``--commands`` commands are posted to ``POST /api/command``, one at a time and
+   ``--gap`` seconds apart: ``set_intensity`` to a new level each time. The time from sending the
+   request to the first WebSocket state message that shows the new level is measured (a second
+   client, beside the page, as a script would). Also the HTTP answer's own time (``applied``).
+2. **The frame's cost**: frame CPU time (the record's ``frame_stats``) in a window with no viewer
+   and in a window with the page and a WebSocket client watching, side by side in one run.
+
+    python bench/console.py                         # 200 commands at 960x540 (about 2 minutes here)
+    python bench/console.py --commands 50 --out bench/results/console_llvmpipe.json
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import platform
+import shutil
+import statistics
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "tests"))
+
+from console_run import ConsoleRun  # noqa: E402  (the tests' launcher: a real `vr run` in a child process)
+
+
+def pct(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return round(ordered[min(len(ordered) - 1, int(q * len(ordered)))], 2)
+
+
+def frame_cpu(run: ConsoleRun, t0: float, t1: float) -> list[float]:
+    return [ms for e in run.events() if e["kind"] == "frame_stats" and t0 <= e["t_s"] < t1 for ms in e["cpu_ms"]]
+
+
+async def measure(run: ConsoleRun, count: int, gap_s: float) -> dict:
+    import aiohttp
+
+    seen: dict[float, float] = {}
+    latencies, answers = [], []
+    async with aiohttp.ClientSession() as http:
+        async with http.ws_connect(run.base + "api/ws") as ws:
+            async def watch() -> None:
+                async for msg in ws:
+                    if msg.type == aiohttp.WSMsgType.TEXT:
+                        data = json.loads(msg.data)
+                        if data["type"] in ("hello", "state"):
+                            level = data["state"].get("intensity_override")
+                            if level is not None and level not in seen:
+                                seen[level] = time.perf_counter()
+            watcher = asyncio.ensure_future(watch())
+            for i in range(count):
+                level = round(0.05 + (i % 80) * 0.01 + (i // 80) * 0.001, 3)
+                seen.pop(level, None)
+                sent = time.perf_counter()
+                async with http.post(run.base + "api/command", json={"command": "set_intensity", "value": level,
+                                                                     "id": f"bench-{i}"}) as r:
+                    answer = await r.json()
+                answered = time.perf_counter()
+                assert answer["status"] == "applied", answer
+                while level not in seen and time.perf_counter() - sent < 5.0:
+                    await asyncio.sleep(0.001)
+                latencies.append((seen[level] - sent) * 1000.0)
+                answers.append((answered - sent) * 1000.0)
+                await asyncio.sleep(gap_s)
+            watcher.cancel()
+    return {"effect_in_state_ms": {"p50": pct(latencies, 0.5), "p95": pct(latencies, 0.95),
+                                   "max": round(max(latencies), 2), "n": len(latencies)},
+            "http_answer_ms": {"p50": pct(answers, 0.5), "p95": pct(answers, 0.95)}}
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--commands", type=int, default=200)
+    parser.add_argument("--gap", type=float, default=0.15, help="seconds between commands")
+    parser.add_argument("--size", default="960x540")
+    parser.add_argument("--window", type=float, default=10.0, help="seconds of frames in each frame-cost window")
+    parser.add_argument("--out", help="also write the JSON here")
+    args = parser.parse_args()
+    chromium = shutil.which("chromium") or shutil.which("chromium-browser")
+    if chromium is None:
+        sys.exit("bench/console.py: needs chromium (scripts/setup.sh --test installs it)")
+    from playwright.sync_api import sync_playwright
+
+    with tempfile.TemporaryDirectory() as tmp:
+        # The offscreen run renders frames back to back; on llvmpipe each takes longer than a headset's
+        # 11 ms, so a command waits longer for its frame here than it would there.
+        run = ConsoleRun(Path(tmp) / "rec", "--no-dialogue", size=args.size, fps=30.0)
+        try:
+            t = run.state()["t_s"]
+            time.sleep(args.window)
+            alone = (t, run.state()["t_s"])
+            with sync_playwright() as p:
+                browser = p.chromium.launch(executable_path=chromium, args=["--no-sandbox", "--disable-gpu"])
+                page = browser.new_page(viewport={"width": 1400, "height": 900})
+                page.goto(run.url)
+                page.wait_for_selector("#mirror[src^='blob:']", timeout=30_000)
+                t = run.state()["t_s"]
+                time.sleep(args.window)
+                watched = (t, run.state()["t_s"])
+                result: dict = {}
+                worker = threading.Thread(target=lambda: result.update(asyncio.run(
+                    measure(run, args.commands, args.gap))))
+                worker.start()
+                while worker.is_alive():
+                    page.wait_for_timeout(200)   # the page keeps rendering what comes in
+                worker.join()
+                shown = page.locator("#mirror").get_attribute("src") or ""
+                browser.close()
+        finally:
+            run.stop()
+        cpu_alone, cpu_watched = frame_cpu(run, *alone), frame_cpu(run, *watched)
+    report = {
+        "bench": "console", "machine": platform.machine(), "python": platform.python_version(),
+        "cpu_count": __import__("os").cpu_count(), "size": args.size, "commands": args.commands,
+        "gap_s": args.gap, "target_p95_ms": 100, **result,
+        "page_live": shown.startswith("blob:"),
+        "frame_cpu_ms": {"no_viewer_p50": pct(cpu_alone, 0.5), "watched_p50": pct(cpu_watched, 0.5),
+                         "no_viewer_p95": pct(cpu_alone, 0.95), "watched_p95": pct(cpu_watched, 0.95),
+                         "ratio_p50": round(statistics.median(cpu_watched) / statistics.median(cpu_alone), 3),
+                         "frames": [len(cpu_alone), len(cpu_watched)]},
+    }
+    text = json.dumps(report, indent=2)
+    print(text)
+    if args.out:
+        Path(args.out).write_text(text + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,143 @@
+"""The console page in a real headless Chromium (Debian's, driven by Playwright) against a real session."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import time
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import expect
+
+from console_run import ConsoleRun
+
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+pytestmark = pytest.mark.skipif(CHROMIUM is None, reason="needs chromium (scripts/setup.sh --test installs it)")
+
+
+@pytest.fixture(scope="module")
+def browser():
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox", "--disable-gpu", "--no-first-run",
+                                                              "--disable-background-networking", "--disable-sync"])
+        yield b
+        b.close()
+
+
+def open_console(browser, run: ConsoleRun, size=(1400, 900)):
+    page = browser.new_page(viewport={"width": size[0], "height": size[1]})
+    errors: list[str] = []
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    page.goto(run.url)
+    page.wait_for_selector('body[data-connected="1"]', timeout=20_000)
+    return page, errors
+
+
+def recorded(run: ConsoleRun, kind: str) -> list[dict]:
+    return [e for e in run.events() if e["kind"] == kind]
+
+
+def test_panic_suds_and_step_up_from_the_page(browser, tmp_path):
+    run = ConsoleRun(tmp_path / "rec", "--no-dialogue", "--pseudonym", "P-0042")
+    try:
+        page, errors = open_console(browser, run)
+        assert "P-0042" in page.inner_text("header")
+        page.wait_for_selector("#mirror[src^='blob:']", timeout=15_000)     # the patient's view arrives
+        # Step up.
+        before = run.state()["step"]["index"]
+        page.click("#step-up")
+        run.wait_for(lambda s: s["step"]["index"] == before + 1)
+        expect(page.locator("#step")).to_contain_text(f"{before + 2} /")
+        # A SUDS from the buttons.
+        page.click('[data-suds="40"]')
+        run.wait_for(lambda s: s["ratings"]["suds"] == 40)
+        expect(page.locator("#last-suds")).to_have_text("40")
+        # Panic: the session reaches the safe scene, and the page shows it.
+        page.click("#panic")
+        state = run.wait_for(lambda s: s["mode"] == "safe", 10)
+        assert state["scene"] == "calm_room" and state["humans"] == []
+        page.wait_for_selector('body[data-mode="safe"]', timeout=5_000)
+        page.screenshot(path=str(tmp_path / "console_safe.png"))
+        # The keyboard: Space resumes from the safe scene (one step lower).
+        page.keyboard.press("Space")
+        run.wait_for(lambda s: s["mode"] == "running")
+        assert not errors, errors
+    finally:
+        run.stop()
+    commands = [(e["command"], e["source"], e["applied"]) for e in recorded(run, "clinician_command")
+                if e["source"] == "console"]
+    assert commands[:3] == [("step_up", "console", True), ("panic", "console", True), ("resume", "console", True)]
+    ratings = recorded(run, "rating")
+    assert [(r["scale"], r["value"], r["source"]) for r in ratings] == [("suds", 40.0, "console")]
+    panic = recorded(run, "panic")[0]
+    safe = recorded(run, "safe_scene")[0]
+    assert panic["t_s"] == safe["t_s"]                               # the same step
+    record = (tmp_path / "rec" / "events.jsonl").read_text() + (tmp_path / "rec" / "session.json").read_text()
+    assert "P-0042" in record and "name" not in json.loads((tmp_path / "rec" / "session.json").read_text())
+
+
+def _console_process(run: ConsoleRun) -> int:
+    """The console's own process: the run's spawned child that is not multiprocessing's tracker."""
+    children = Path(f"/proc/{run.proc.pid}/task/{run.proc.pid}/children").read_text().split()
+    for pid in map(int, children):
+        cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
+        if b"spawn_main" in cmdline and b"resource_tracker" not in cmdline:
+            return pid
+    raise AssertionError(f"no console process among {children}")
+
+
+def test_the_page_reconnects_and_commands_still_apply_once(browser, tmp_path):
+    run = ConsoleRun(tmp_path / "rec", "--no-dialogue")
+    try:
+        page, errors = open_console(browser, run)
+        second, _ = open_console(browser, run, size=(1024, 768))          # a tablet beside the laptop
+        run.wait_for(lambda s: s["viewers"] == 2)
+        os.kill(_console_process(run), signal.SIGKILL)                     # the console crashes mid-session
+        page.wait_for_selector('body[data-connected="0"]', timeout=10_000)
+        page.wait_for_selector('body[data-connected="1"]', timeout=30_000)  # back by itself
+        second.wait_for_selector('body[data-connected="1"]', timeout=30_000)
+        page.click("#pause")
+        run.wait_for(lambda s: s["mode"] == "paused")
+        second.wait_for_selector('body[data-mode="paused"]', timeout=5_000)
+        second.close()                                                     # a viewer leaves: nothing changes
+        page.close()
+        time.sleep(1.0)
+        assert run.state()["mode"] == "paused"
+        assert not errors, errors
+    finally:
+        run.stop()
+    alerts = [e["message"] for e in recorded(run, "alert") if e.get("reason") == "console"]
+    assert alerts and "started again" in alerts[0]
+    pauses = [e for e in recorded(run, "clinician_command") if e["command"] == "pause"]
+    assert len(pauses) == 1 and pauses[0]["applied"]
+
+
+def test_words_and_an_authored_line_reach_the_humans(browser, tmp_path):
+    """With dialogue: the patient's words typed on the page, and a line picked from the bank."""
+    run = ConsoleRun(tmp_path / "rec", "--profile", "job_interview")
+    try:
+        page, errors = open_console(browser, run)
+        page.click("#step-up")
+        page.click("#step-up")
+        run.wait_for(lambda s: len(s["humans"]) > 0, 30)
+        page.fill("#words", "Thank you for seeing me today")
+        page.click("#words-send")
+        expect(page.locator("#transcript")).to_contain_text("Thank you for seeing me")
+        page.fill("#line-filter", "")
+        line = page.locator("[data-line-id]:not([disabled])").first
+        line_id = line.get_attribute("data-line-id")
+        line.click()
+        text = next(ln["text"] for ln in run.get("api/info")["lines"] if ln["id"] == line_id)
+        expect(page.locator("#transcript")).to_contain_text(text, timeout=40_000)
+        assert not errors, errors
+    finally:
+        run.stop()
+    said = recorded(run, "patient_said")
+    assert said and said[0]["source"] == "console" and said[0]["text"] == "Thank you for seeing me today"
+    assert line_id in [e["line_id"] for e in recorded(run, "utterance")]
+    assert recorded(run, "line_wanted")[0]["line_id"] == line_id
