@@ -1,4 +1,4 @@
-"""The in-headset rating slider: thumbstick and trigger, pointing, gaze dwell, scales."""
+"""The rating slider: thumbstick and trigger, pointing, gaze dwell, scales; the desktop's mouse."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import math
 
 import pytest
 
-from vr.app.rating_input import DWELL_S, PANEL_DISTANCE_M, Placement, Pointer, RatingInput, head_ray
+from vr.app.rating_input import DWELL_S, PANEL_DISTANCE_M, Placement, Pointer, RatingInput, head_ray, mouse_pointers
 from vr.sim import HeadPose
 
 DT = 1 / 90
@@ -118,3 +118,94 @@ def test_no_prompt_no_panel():
     assert r.scale is not None
     r.update(None, HEAD, idle_gaze(), [], DT)  # answered elsewhere (keyboard, console): the panel goes
     assert r.scale is None
+
+
+def test_a_pointer_can_name_the_source_of_its_rating():
+    r = RatingInput()
+    r.update("suds", HEAD, idle_gaze(), [], DT)
+    ray = aim_at(r, 20)
+    hand = Pointer(ray.origin, ray.direction, trigger=1.0, source="tablet")
+    rating = r.update("suds", HEAD, idle_gaze(), [hand], DT)
+    assert rating is not None and (rating.value, rating.source) == (20.0, "tablet")
+    r.update("pain", HEAD, idle_gaze(), [], DT)
+    gaze = aim_at(r, 4)
+    gaze.source = "desktop_gaze"
+    rating = None
+    for _ in range(int(DWELL_S / DT) + 2):
+        rating = rating or r.update("pain", HEAD, gaze, [], DT)
+    assert rating is not None and (rating.value, rating.source) == (4.0, "desktop_gaze")
+
+
+# -- the desktop: the screen centre is the head ray, a click is the trigger -----------------------
+
+def head_towards(r: RatingInput, tick: int) -> HeadPose:
+    """The head turned (from the same place) so that its line of sight meets ``tick``."""
+    d = aim_at(r, tick).direction
+    return HeadPose(HEAD.position_m, math.degrees(math.atan2(-d[0], d[1])), math.degrees(math.asin(d[2])))
+
+
+def test_a_click_records_the_number_at_the_centre_of_the_view():
+    r = RatingInput()
+    gaze, hands = mouse_pointers(r, HEAD, clicked=True)  # no panel yet: a click there is nothing
+    assert hands == [] and gaze.source == "desktop_gaze"
+    assert r.update("suds", HEAD, gaze, hands, DT) is None
+    head = head_towards(r, 70)
+    gaze, hands = mouse_pointers(r, head, clicked=False)
+    assert hands == [] and r.update("suds", head, gaze, hands, DT) is None and r.hover == 70
+    assert r.value == 50.0  # looking moves the hover, not the marker
+    gaze, hands = mouse_pointers(r, head, clicked=True)
+    rating = r.update("suds", head, gaze, hands, DT)
+    assert rating is not None and (rating.scale, rating.value, rating.source) == ("suds", 70.0, "mouse")
+    assert r.scale is None and r.pulses == []  # the mouse has no hand to buzz
+
+
+def test_a_click_off_the_numbers_records_nothing():
+    r = RatingInput()
+    r.update("pain", HEAD, idle_gaze(), [], DT)
+    up = HeadPose(HEAD.position_m, HEAD.yaw_deg, 25.0)  # over the panel
+    gaze, hands = mouse_pointers(r, up, clicked=True)
+    assert hands == [] and r.update("pain", up, gaze, hands, DT) is None
+    assert r.scale is not None  # still asking; the marker's mid-scale value was not sent
+    head = head_towards(r, 3)
+    gaze, hands = mouse_pointers(r, head, clicked=True)
+    rating = r.update("pain", head, gaze, hands, DT)
+    assert rating is not None and (rating.value, rating.source) == (3.0, "mouse")
+
+
+def test_on_the_desktop_looking_at_a_number_for_the_dwell_time_records_it():
+    r = RatingInput()
+    r.update("suds", HEAD, idle_gaze(), [], DT)
+    head = head_towards(r, 20)
+    rating = None
+    for frame in range(int(DWELL_S / DT) + 2):
+        gaze, hands = mouse_pointers(r, head, clicked=False)
+        rating = r.update("suds", head, gaze, hands, DT)
+        if rating is not None:
+            break
+    assert rating is not None and (rating.value, rating.source) == (20.0, "desktop_gaze")
+    assert frame >= int(DWELL_S / DT) - 1
+
+
+def test_a_click_during_the_dwell_answers_at_once_and_only_once():
+    r = RatingInput()
+    r.update("suds", HEAD, idle_gaze(), [], DT)
+    head = head_towards(r, 40)
+    for _ in range(int(0.5 * DWELL_S / DT)):
+        assert r.update("suds", head, *mouse_pointers(r, head, clicked=False), DT) is None
+    rating = r.update("suds", head, *mouse_pointers(r, head, clicked=True), DT)
+    assert rating is not None and (rating.value, rating.source) == (40.0, "mouse")
+    assert r.scale is None and r.dwell_s == 0.0 and r.hover is None
+
+
+def test_with_still_gaze_waits_the_number_under_a_still_gaze_does_not_answer_until_looked_at_again():
+    r = RatingInput(still_gaze_waits=True)
+    gaze = Pointer(*head_ray(HEAD))  # the panel opens centred on the line of sight: the middle number
+    assert r.update("suds", HEAD, gaze, [], DT) is None and r.hover == 50
+    for _ in range(int(2 * DWELL_S / DT)):
+        assert r.update("suds", HEAD, gaze, [], DT) is None
+    assert r.dwell_fraction == 0.0  # no dwell bar grows on it either
+    r.update("suds", HEAD, aim_at(r, 60), [], DT)  # a glance at 60, and back: now 50 answers by a look
+    rating = None
+    for _ in range(int(DWELL_S / DT) + 2):
+        rating = rating or r.update("suds", HEAD, gaze, [], DT)
+    assert rating is not None and rating.value == 50.0

@@ -8,6 +8,9 @@ of the patient, at eye height, facing them. The patient answers in whichever way
 - **gaze dwell**: looking at one number for ``DWELL_S`` seconds records it (no hands needed,
   for a patient whose hands are busy or bandaged).
 
+The desktop preview uses the same logic with the mouse (``mouse_pointers``): mouse-look turns the
+head, so the screen centre is both the gaze and the pointer, and a click is the trigger.
+
 Pure logic (no Panda3D): the panel's placement, the ray hit, the marker, the dwell timer. The
 view (``vr.render.rating_panel``) draws what this decides.
 """
@@ -99,25 +102,35 @@ def head_ray(head: HeadPose) -> tuple[tuple[float, float, float], tuple[float, f
 
 @dataclass
 class Pointer:
-    """One frame of the patient's pointing: a ray, how far the stick is pushed, the trigger."""
+    """One frame of the patient's pointing: a ray, how far the stick is pushed, the trigger.
+
+    ``source``: the rating's ``source`` when this pointer gives it; empty for the headset's own
+    names (``headset_controller`` for a hand, ``headset_gaze`` for the gaze).
+    """
 
     origin: tuple[float, float, float]
     direction: tuple[float, float, float]
     stick_x: float = 0.0
     trigger: float = 0.0
     hand: str = ""
+    source: str = ""
 
 
 class RatingInput:
     """The marker, the dwell timer and the trigger edge for the rating being asked, if any."""
 
-    def __init__(self) -> None:
+    def __init__(self, still_gaze_waits: bool = False) -> None:
+        """``still_gaze_waits``: the number under the gaze when the panel appears answers by dwell only
+        once the gaze has left it (the desktop: the panel opens centred under a mouse that may not
+        move, and a patient reading the question must not answer mid-scale by keeping still)."""
+        self.still_gaze_waits = still_gaze_waits
         self.scale: Scale | None = None
         self.placement: Placement | None = None
         self.value = 0.0
         self.hover: int | None = None      # the number being looked or pointed at
         self.dwell_s = 0.0
         self._trigger_down = True          # a trigger already held when the panel opens does not answer it
+        self._unmoved: int | None = None   # with still_gaze_waits: the number looked at since the panel opened
         self.pulses: list[str] = []        # hands to buzz this frame (the marker moved, a rating recorded)
 
     def update(self, prompt: str | None, head: HeadPose, gaze: Pointer, hands: list[Pointer],
@@ -134,30 +147,33 @@ class RatingInput:
             self.value = float(self.scale.low + half_ticks * self.scale.tick)  # start mid-scale
             self.hover, self.dwell_s = None, 0.0
             self._trigger_down = any(h.trigger > TRIGGER_OFF for h in hands)
+            self._unmoved = self.tick_at(gaze) if self.still_gaze_waits else None
         scale, before = self.scale, self._tick_of(self.value)
         for hand in hands:
             if abs(hand.stick_x) > STICK_DEADZONE:
                 self.value = min(scale.high, max(scale.low, self.value + hand.stick_x * scale.speed_per_s * dt_s))
-        pointed = [(h, self._tick_at(h)) for h in hands]
+        pointed = [(h, self.tick_at(h)) for h in hands]
         pointed = [(h, t) for h, t in pointed if t is not None]
         for hand, tick in pointed:
             self.value = float(tick)
-        gaze_tick = self._tick_at(gaze)
+        gaze_tick = self.tick_at(gaze)
         target = pointed[-1][1] if pointed else gaze_tick  # the hand that set the marker
+        if self._unmoved is not None and target != self._unmoved:
+            self._unmoved = None  # the gaze has moved: from now on any number it rests on counts
         if target is not None and target == self.hover:
-            self.dwell_s += dt_s
+            self.dwell_s += 0.0 if target == self._unmoved else dt_s
         else:
             self.hover, self.dwell_s = target, 0.0
         if self._tick_of(self.value) != before:
             self.pulses += [h.hand for h in hands if h.hand]
-        pressed = any(h.trigger >= TRIGGER_ON for h in hands)
+        pressing = [h for h in hands if h.trigger >= TRIGGER_ON]
         released = all(h.trigger <= TRIGGER_OFF for h in hands)
         answer, via = None, ""
-        if pressed and not self._trigger_down:
-            answer, via = float(round(self.value)), "headset_controller"
+        if pressing and not self._trigger_down:
+            answer, via = float(round(self.value)), pressing[0].source or "headset_controller"
         elif self.hover is not None and not pointed and self.dwell_s >= DWELL_S:
-            answer, via = float(self.hover), "headset_gaze"
-        self._trigger_down = pressed or (self._trigger_down and not released)
+            answer, via = float(self.hover), gaze.source or "headset_gaze"
+        self._trigger_down = bool(pressing) or (self._trigger_down and not released)
         if answer is None:
             return None
         self.pulses += [h.hand for h in hands if h.hand]
@@ -171,9 +187,10 @@ class RatingInput:
     def _tick_of(self, value: float) -> int:
         s = self.scale
         assert s is not None
-        return int(round((value - s.low) / s.tick)) * s.tick + s.low
+        return round((value - s.low) / s.tick) * s.tick + s.low
 
-    def _tick_at(self, pointer: Pointer) -> int | None:
+    def tick_at(self, pointer: Pointer) -> int | None:
+        """The number ``pointer`` points at on the panel now, or None (no panel, off the row of numbers)."""
         if self.placement is None or self.scale is None:
             return None
         hit = self.placement.hit(pointer.origin, pointer.direction)
@@ -185,3 +202,19 @@ class RatingInput:
         ticks = self.scale.ticks
         slot = min(len(ticks) - 1, max(0, int((u - 0.05) / 0.9 * len(ticks))))
         return ticks[slot] if 0.05 <= u <= 0.95 else None
+
+
+def mouse_pointers(rating: RatingInput, head: HeadPose, clicked: bool) -> tuple[Pointer, list[Pointer]]:
+    """The desktop's pointing for ``RatingInput.update``: (gaze, hands).
+
+    Mouse-look turns the head, so the screen centre is the head ray: it is the gaze (dwell, source
+    ``desktop_gaze``) and, on the frame of a left click, a pointer with its trigger pressed (source
+    ``mouse``). A click off the row of numbers gives no pointer: a trigger records the marker, and
+    a desktop patient has no thumbstick to have set it, so it would record a value nobody chose.
+    ``head`` is in the frame the panel was placed in. Use with ``RatingInput(still_gaze_waits=True)``.
+    """
+    origin, direction = head_ray(head)
+    gaze = Pointer(origin, direction, source="desktop_gaze")
+    if not clicked or rating.tick_at(gaze) is None:
+        return gaze, []
+    return gaze, [Pointer(origin, direction, trigger=1.0, source="mouse")]
