@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 from typing import Any
 
@@ -39,6 +40,18 @@ def waiting_room() -> SceneConfig:
 @pytest.fixture(scope="session")
 def speaking():
     return load_profile(ROOT / "exposure_profiles" / "public_speaking.yaml")
+
+
+def wait_for_event(out: Path, kind: str, timeout_s: float = 30.0) -> bool:
+    """Wait until the record in ``out`` holds an event of ``kind`` (the writer flushes every 0.1 s)."""
+    needle = f'"kind":"{kind}"'
+    events = out / "events.jsonl"
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if events.exists() and needle in events.read_text(encoding="utf-8"):
+            return True
+        time.sleep(0.1)
+    return False
 
 
 @pytest.fixture

@@ -18,7 +18,7 @@ from dataclasses import replace
 from pathlib import Path
 
 import pytest
-from conftest import ROOT
+from conftest import ROOT, wait_for_event
 
 from vr.app.distraction import new_session
 from vr.app.inputs import MOUSE_DEG_PER_PX, DesktopControls
@@ -178,18 +178,6 @@ LAUNCH = textwrap.dedent("""
 """)
 
 
-def wait_for(out: Path, kind: str, timeout_s: float = 30.0) -> bool:
-    """Wait until the record in ``out`` holds an event of ``kind`` (the writer flushes every 0.1 s)."""
-    needle = f'"kind":"{kind}"'
-    events = out / "events.jsonl"
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        if events.exists() and needle in events.read_text(encoding="utf-8"):
-            return True
-        time.sleep(0.1)
-    return False
-
-
 @pytest.mark.skipif(not (shutil.which("Xvfb") and shutil.which("xdotool")),
                     reason="Xvfb and xdotool are needed (scripts/setup.sh installs them)")
 def test_the_patient_clicks_a_rating_in_the_preview_window(display, tmp_path):
@@ -203,7 +191,7 @@ def test_the_patient_clicks_a_rating_in_the_preview_window(display, tmp_path):
         window = find_window(display, "vr - ")
         assert window, "the preview window appeared"
         xdo(display, "windowactivate", "--sync", window)
-        assert wait_for(out, "frame_stats"), "the session is running"   # so it sees every move of the mouse
+        assert wait_for_event(out, "frame_stats"), "the session is running"   # so it sees every move of the mouse
         cx, cy = 320, 180   # the pointer is put back here every frame: its offset turns the head
 
         def look(dx: int, dy: int, wait: float = 0.4) -> None:
@@ -213,13 +201,13 @@ def test_the_patient_clicks_a_rating_in_the_preview_window(display, tmp_path):
         look(0, 0)         # into the window: the first frame only centres the pointer
         look(0, -150)      # look up: the panel appears level ahead, so no number is under the centre yet
         xdo(display, "key", "--window", window, "F9")
-        assert wait_for(out, "rating_prompt"), "the session asked for SUDS"
+        assert wait_for_event(out, "rating_prompt"), "the session asked for SUDS"
         # 70 on the SUDS row is 7.9 degrees right of the panel's middle; come back level, onto it,
         # and click well within the 2 s a look takes to answer by itself.
         look(round(7.9 / MOUSE_DEG_PER_PX), 150, 0.3)
         look(0, 15, 0.3)
         xdo(display, "click", "1")
-        wait_for(out, "rating", 5.0)
+        wait_for_event(out, "rating", 5.0)
         xdo(display, "key", "--window", window, "Escape")
         _, err = proc.communicate(timeout=60)
     finally:

@@ -7,10 +7,11 @@ import shutil
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import pytest
 
-from conftest import ROOT
+from conftest import ROOT, wait_for_event
 from vr.record import read_record
 
 pytestmark = pytest.mark.skipif(not (shutil.which("Xvfb") and shutil.which("xdotool")),
@@ -43,7 +44,8 @@ def open_preview(display: str, profile: str, out, *extra: str):
         proc.kill()
     assert window, "the preview window appeared"
     xdo(display, "windowactivate", "--sync", window)
-    time.sleep(3.0)
+    # Keys count from the first frames on (the window can take several seconds to draw them).
+    assert wait_for_event(Path(out), "frame_stats"), "the preview never drew a frame"
 
     def key(name: str, wait: float = 1.5) -> None:
         xdo(display, "key", "--window", window, name)

@@ -209,3 +209,14 @@ def test_with_still_gaze_waits_the_number_under_a_still_gaze_does_not_answer_unt
     for _ in range(int(DWELL_S / DT) + 2):
         rating = rating or r.update("suds", HEAD, gaze, [], DT)
     assert rating is not None and rating.value == 50.0
+
+
+def test_a_controller_ray_is_seen_from_the_glide_seat_where_the_panel_rides():
+    from vr.app.headset import _to_seat
+
+    # The seat at (10, 5) turned 90 degrees: the seat's forward (+Y) is the scene's -X.
+    p = Pointer((10.0, 5.0, 1.2), (-1.0, 0.0, 0.0), 0.3, 0.9, "right")
+    q = _to_seat(p, (10.0, 5.0, 0.0), 90.0)
+    assert q.origin == pytest.approx((0.0, 0.0, 1.2), abs=1e-9)
+    assert q.direction == pytest.approx((0.0, 1.0, 0.0), abs=1e-9)
+    assert (q.stick_x, q.trigger, q.hand) == (0.3, 0.9, "right")

@@ -23,8 +23,13 @@ class HeadsetSource:
         self.backend = backend
         self.keys = keys
         self.head = start
-        self.rating = RatingInput()
-        self.panel = RatingPanelView(backend.base.render)
+        # A still head never answers by itself: the panel opens under the gaze, at mid-scale.
+        self.rating = RatingInput(still_gaze_waits=True)
+        # The panel is placed from the head as the session gets it: in a distraction session that
+        # is the glide's seat, so the panel hangs under a node that rides with the glide (placed in
+        # the scene, the glide's 2 m of easing to a stop would carry the patient past it).
+        self.rig = backend.base.render.attachNewNode("rating-rig")
+        self.panel = RatingPanelView(self.rig)
         self.hands = HandsView(backend.base.render)
         self._menu_down = {"left": False, "right": False}
         self.recenters = 0
@@ -39,19 +44,20 @@ class HeadsetSource:
                 self.backend.recenter()  # the next tracked frame puts the patient back at their place
                 self.recenters += 1
             self._menu_down[hand] = state.menu
-        pointers = []
+        pointers = []   # controller rays in the scene's frame (the game aims with these)
         for hand, state in controllers.items():
             pose = poses.get(hand)
             if pose is None:
                 continue
             forward = _forward(pose.quat_xyzw)
             pointers.append(Pointer(pose.position_m, forward, state.thumbstick[0], state.trigger, hand))
-        # The panel lives in the scene: place it from the head in the scene's frame (a distraction
-        # session's inputs are in the glide's frame, its world state in the scene's).
-        seen = world.head if (world is not None and world.game is not None) else self.head
-        origin, direction = head_ray(seen)
+        game = world.game if world is not None else None
+        seat = (game.rig_position_m, game.rig_yaw_deg) if game is not None else ((0.0, 0.0, 0.0), 0.0)
+        self.rig.setPosHpr(*seat[0], seat[1], 0.0, 0.0)
+        origin, direction = head_ray(self.head)   # the session's head: the seat's frame in distraction
         prompt = world.rating_prompt if world is not None else None
-        rating = self.rating.update(prompt, seen, Pointer(origin, direction), pointers, dt_s)
+        rating = self.rating.update(prompt, self.head, Pointer(origin, direction),
+                                    [_to_seat(p, *seat) for p in pointers], dt_s)
         for hand in dict.fromkeys(self.rating.pulses):
             self.backend.pulse(hand, 0.04 if rating is None else 0.15, 0.3 if rating is None else 0.7)
         self.panel.update(self.rating)
@@ -68,7 +74,17 @@ class HeadsetSource:
 
     def destroy(self) -> None:
         self.panel.destroy()
+        self.rig.removeNode()
         self.hands.destroy()
+
+
+def _to_seat(p: Pointer, rig_m: tuple[float, float, float], rig_yaw_deg: float) -> Pointer:
+    """A ray in the scene's frame, seen from the glide's seat (at ``rig_m``, turned ``rig_yaw_deg``)."""
+    c, s = math.cos(math.radians(rig_yaw_deg)), math.sin(math.radians(rig_yaw_deg))
+    x, y, z = (p.origin[i] - rig_m[i] for i in range(3))
+    dx, dy, dz = p.direction
+    return Pointer((c * x + s * y, -s * x + c * y, z), (c * dx + s * dy, -s * dx + c * dy, dz), p.stick_x, p.trigger,
+                   p.hand, p.source)
 
 
 def _forward(quat_xyzw: tuple[float, float, float, float]) -> tuple[float, float, float]:

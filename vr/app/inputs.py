@@ -136,7 +136,7 @@ class DesktopControls:
         # The panel is placed from the head the session is given: in a distraction session that is
         # the glide's frame, so the panel hangs under a node that rides with the glide.
         self.rig = base.render.attachNewNode("rating-rig")
-        self.panel = RatingPanelView(self.rig)
+        self.panel = RatingPanelView(self.rig, hint=RatingPanelView.DESKTOP_HINT)
         self.reticle = _reticle(base.aspect2d)
         self._clicks = 0
         self._answered_at: float | None = None

@@ -41,7 +41,12 @@ def _text(parent: NodePath, text: str, x: float, z: float, scale: float, align=T
 class RatingPanelView:
     """Shown while a rating is asked; rebuilt for each new question (a few nodes, once)."""
 
-    def __init__(self, render: NodePath) -> None:
+    HEADSET_HINT = "Trigger to answer, or look at a number for 2 seconds"
+    DESKTOP_HINT = "Click to answer, or look at a number for 2 seconds"
+
+    def __init__(self, render: NodePath, hint: str = HEADSET_HINT) -> None:
+        """``hint``: how to answer, under the numbers (the headset's trigger, the desktop's click)."""
+        self.hint = hint
         self.root = render.attachNewNode("rating-panel")
         self.root.setShaderOff(1)
         self.root.setLightOff(1)
@@ -76,7 +81,7 @@ class RatingPanelView:
             _text(content, str(tick), x, row_z, 0.06 if len(ticks) <= 6 else 0.05)
         _text(content, scale.low_label, -0.45 * w, row_z - 0.095, 0.042, TextNode.ALeft)
         _text(content, scale.high_label, 0.45 * w, row_z - 0.095, 0.042, TextNode.ARight)
-        _text(content, "Trigger to answer, or look at a number for 2 seconds", 0.0, -h / 2 + 0.04, 0.038)
+        _text(content, self.hint, 0.0, -h / 2 + 0.04, 0.038)
         self.root.setPos(*place.center_m)
         self.root.setH(place.yaw_deg)
         self._content = content
