@@ -10,8 +10,8 @@ import urllib.request
 
 import numpy as np
 import pytest
-
 from conftest import ROOT
+
 from vr.config import load_profile
 from vr.console.commands import BadCommand, parse
 from vr.console.hub import ConsoleHub
@@ -168,3 +168,38 @@ def test_mirror_pictures_are_small_upright_jpegs():
     assert image.format == "JPEG" and image.size == (320, 180)
     top, bottom = image.getpixel((160, 10)), image.getpixel((160, 170))
     assert top[0] > 200 and top[1] < 60 and bottom[0] < 60
+
+
+def test_the_mirror_is_drawn_small_by_the_renderer_only_when_asked_and_upright():
+    from panda3d.core import CardMaker
+    from PIL import Image
+
+    from vr.backends.panda import start_showbase
+    from vr.console.mirror import MirrorCamera
+
+    base = start_showbase("offscreen", (640, 360), "tests")
+    try:
+        base.win.setClearColor((1, 0, 0, 1))
+        top = CardMaker("top-half")
+        top.setFrame(-1, 1, 0, 1)
+        base.render2d.attachNewNode(top.generate()).setColor(0, 0, 1, 1)   # the top half blue
+        mirror = MirrorCamera(base)
+        base.graphicsEngine.renderFrame()
+        assert mirror.collect() is None and not mirror.buffer.isActive()   # nothing asked, nothing drawn
+        mirror.request()
+        base.graphicsEngine.renderFrame()
+        raw = mirror.collect()
+        assert raw[:2] == (320, 180) and len(raw[2]) == 320 * 180 * 3       # only the small picture is read
+        assert not mirror.buffer.isActive()
+        image = Image.open(io.BytesIO(encode(raw)))
+        upper, lower = image.getpixel((160, 30)), image.getpixel((160, 150))
+        assert upper[2] > 200 and upper[0] < 60, upper
+        assert lower[0] > 200 and lower[2] < 60, lower
+        # A second picture shows the window as it is then.
+        base.win.setClearColor((0, 1, 0, 1))
+        mirror.request()
+        base.graphicsEngine.renderFrame()
+        lower = Image.open(io.BytesIO(encode(mirror.collect()))).getpixel((160, 150))
+        assert lower[1] > 200 and lower[0] < 60, lower
+    finally:
+        base.destroy()

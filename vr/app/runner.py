@@ -64,6 +64,7 @@ class FrameLoop:
         self.hud = hud
         self.dialogue = dialogue
         self.console = console
+        self._mirror_camera = None
         self.external: deque[Command] = deque()
         self.external_said: deque[PatientWords] = deque()
         self.disk_alerts: deque[str] = deque()   # filled by the writer thread, drained by the frame
@@ -237,7 +238,7 @@ class FrameLoop:
             self.screenshots.append(path)
             self._next_shot += self.options.screenshot_every_s
         if self.console is not None:
-            self.console.after_draw(self._grab)
+            self.console.after_draw(self._mirror)
         if world is not None and not self.done:
             device_end = getattr(self.backend, "end_reason", "")
             if device_end:
@@ -284,10 +285,14 @@ class FrameLoop:
                 elif e.kind == "utterance":
                     self.hud.show_alert(f"{e.data['speaker']}: \"{e.data['text']}\"", 4.0)
 
-    def _grab(self):
-        from vr.console.mirror import grab
+    def _mirror(self):
+        """The console's mirror camera, made the first time someone watches."""
+        if self._mirror_camera is None:
+            from vr.console.mirror import MirrorCamera
 
-        return grab(self.backend)
+            eyes = getattr(self.backend, "eye_textures", None)   # a headset: its left eye
+            self._mirror_camera = MirrorCamera(self.base, eyes[0] if eyes else None)
+        return self._mirror_camera
 
     def finish(self, reason: str) -> None:
         """End the session (safe scene) and close the record; the loop stops after this frame."""

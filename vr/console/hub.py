@@ -32,7 +32,8 @@ from vr.sim import Command, Event, PatientWords, Rating
 KEEP_EVENTS = 1000
 STATE_EVERY_S = 0.1      # the state is refreshed at least this often (and in any frame with news)
 MIRROR_EVERY_S = 0.25    # mirror pictures, while someone watches (at most this often)
-MIRROR_SHARE = 0.03      # ... and spaced so that reading them back takes at most this share of the time
+MIRROR_SHARE = 0.03      # ... and spaced so that reading them back takes at most this share of the time,
+MIRROR_SLOWEST_S = 5.0   # ... but never further apart than this
 START_TIMEOUT_S = 30.0
 RESTARTS = 3
 
@@ -70,6 +71,10 @@ class ConsoleHub:
         self._state_at = -1.0
         self._mirror_next = 0.0
         self.mirror_every_s = MIRROR_EVERY_S
+        self._grab_s: float | None = None
+        self._drawn_at: float | None = None
+        self._period: float | None = None
+        self._collect = False
         self.watching = False
         self.viewers = 0
         self._start()
@@ -208,19 +213,35 @@ class ConsoleHub:
                 self._state = state
                 self._lock.notify()
 
-    def after_draw(self, grab: Callable[[], tuple | None]) -> None:
-        """Once a frame, after drawing: a mirror picture, a few times a second while someone watches.
+    def after_draw(self, mirror: Callable[[], Any]) -> None:
+        """Once a frame, after drawing: mirror pictures, a few times a second while someone watches.
 
-        Reading pixels back waits for the renderer to finish the frame. On a GPU that is a
-        millisecond or two; on a software renderer it can be a hundred. So pictures are spaced
-        to keep that wait under ``MIRROR_SHARE`` of the time: the patient's frames come first."""
+        ``mirror()`` gives the ``MirrorCamera``: a picture asked for in one frame is drawn small
+        and read back in the next. Reading back waits for the renderer to finish that frame: on
+        a GPU a millisecond or two, on a software renderer up to a hundred. That wait is taken
+        as the frame's time beyond the usual, and pictures are spaced to keep it under
+        ``MIRROR_SHARE`` of the time: the patient's frames come first."""
         now = time.monotonic()
+        period = None if self._drawn_at is None else now - self._drawn_at
+        self._drawn_at = now
+        if self._collect:  # this frame drew the picture
+            self._collect = False
+            if period is not None and self._period is not None:
+                wait = max(period - self._period, 0.0)
+                self._grab_s = wait if self._grab_s is None else 0.7 * self._grab_s + 0.3 * wait
+                self.mirror_every_s = min(max(MIRROR_EVERY_S, self._grab_s / MIRROR_SHARE), MIRROR_SLOWEST_S)
+                self._mirror_next = now + self.mirror_every_s
+            self._hand_over(mirror().collect())
+            return
+        if period is not None:
+            self._period = period if self._period is None else 0.9 * self._period + 0.1 * period
         if not self.watching or now < self._mirror_next:
             return
-        raw = grab()
-        took = time.monotonic() - now
-        self.mirror_every_s = max(MIRROR_EVERY_S, took / MIRROR_SHARE)
+        mirror().request()
+        self._collect = True
         self._mirror_next = now + self.mirror_every_s
+
+    def _hand_over(self, raw: tuple | None) -> None:
         if raw is not None:
             with self._pictures:
                 self._picture = raw

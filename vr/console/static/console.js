@@ -102,10 +102,11 @@ function describe(command, fields) {
   return `${command}${extra !== '' ? ' ' + extra : ''}${fields.human ? ' by ' + fields.human : ''}`;
 }
 
-function logCommand(id, command, fields) {
-  const time = new Date().toLocaleTimeString([], { hourCycle: 'h23', hour: '2-digit', minute: '2-digit', second: '2-digit' });
+function logCommand(id, command, fields, time, source) {
+  time = time || mmss(S.state?.t_s);
+  const text = describe(command, fields) + (source && source !== 'console' ? ` · ${source}` : '');
   const li = el('li', { 'data-id': id }, el('span', { class: 't', text: time }),
-    el('span', { class: 'c', text: describe(command, fields), title: id }),
+    el('span', { class: 'c', text, title: id }),
     el('span', { class: 's sending', text: 'sending' }));
   const log = $('#log');
   log.prepend(li);
@@ -243,13 +244,16 @@ function onEvent(e, live) {
     case 'session_ended': transcriptLine(t, null, `Session ended (${d.reason || ''}).`, 'sys'); break;
     case 'hierarchy_completed': if (live) toast('The hierarchy is completed.', 'info'); break;
     case 'rating_refused': if (live) toast(`Rating refused: ${d.scale} ${d.value} (${d.reason || ''})`, 'refused'); break;
-    case 'clinician_command': onCommandEvent(d, live); break;
+    case 'clinician_command': onCommandEvent(d, live, t); break;
   }
 }
 
-function onCommandEvent(d, live) {
-  const li = d.id ? logEntries.get(d.id) : null;
-  if (li) setLogStatus(li, d.applied === false ? 'refused' : 'applied', d.reason);
+function onCommandEvent(d, live, t) {
+  // Commands from anywhere else (another viewer, the window's keys, the headset, a script) are
+  // logged too, with their source and session time; this page's own are already there.
+  const li = (d.id ? logEntries.get(d.id) : null) || logCommand(d.id || `ev-${t}-${d.command}`, d.command,
+    { value: d.value, text: d.text }, `${mmss(t)}`, d.source);
+  setLogStatus(li, d.applied === false ? 'refused' : 'applied', d.reason);
   if (d.applied === false && live) toast(`Refused: ${d.command}${d.reason ? ' — ' + d.reason : ''}`, 'refused');
 }
 
