@@ -16,17 +16,20 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 class ConsoleRun:
-    """``vr run`` offscreen, its console on a free port; ``url`` is the printed address."""
+    """``vr run`` (offscreen, or a window on ``display``), its console on a free port; ``url`` is the
+    printed address."""
 
     def __init__(self, out: Path, *extra: str, profile: str = "public_speaking", seconds: float = 900.0,
-                 size: str = "320x240", fps: float = 30.0, host: str | None = None) -> None:
+                 size: str = "320x240", fps: float = 30.0, host: str | None = None, display: str | None = None) -> None:
         self.out = out
-        args = [sys.executable, "-m", "vr", "run", "--profile", profile, "--backend", "offscreen",
-                "--seconds", str(seconds), "--size", size, "--fps", str(fps), "--out", str(out),
-                "--console-port", "0", *extra]
+        args = [sys.executable, "-m", "vr", "run", "--profile", profile,
+                "--backend", "desktop" if display else "offscreen", "--seconds", str(seconds), "--size", size,
+                "--fps", str(fps), "--out", str(out), "--console-port", "0", *extra]
         if host:
             args += ["--console-host", host]
         env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+        if display:
+            env.update(DISPLAY=display, ALSOFT_DRIVERS="null")
         self.proc = subprocess.Popen(args, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
                                      env=env)
         self.lines: list[str] = []

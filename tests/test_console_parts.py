@@ -170,7 +170,7 @@ def test_mirror_pictures_are_small_upright_jpegs():
     assert top[0] > 200 and top[1] < 60 and bottom[0] < 60
 
 
-def test_the_mirror_is_drawn_small_by_the_renderer_only_when_asked_and_upright():
+def test_the_mirror_is_drawn_small_at_the_eye_only_when_asked_upright_and_without_the_panel():
     from panda3d.core import CardMaker
     from PIL import Image
 
@@ -180,9 +180,16 @@ def test_the_mirror_is_drawn_small_by_the_renderer_only_when_asked_and_upright()
     base = start_showbase("offscreen", (640, 360), "tests")
     try:
         base.win.setClearColor((1, 0, 0, 1))
-        top = CardMaker("top-half")
-        top.setFrame(-1, 1, 0, 1)
-        base.render2d.attachNewNode(top.generate()).setColor(0, 0, 1, 1)   # the top half blue
+        sky = CardMaker("upper-half")
+        sky.setFrame(-50, 50, 0, 50)
+        card = base.render.attachNewNode(sky.generate())   # above the eye's horizon, 5 m ahead: blue
+        card.setPos(0, 5, 0)
+        card.setColor(0, 0, 1, 1)
+        card.setLightOff(1)
+        card.setTwoSided(True)
+        panel = CardMaker("clinician-panel")
+        panel.setFrame(-1, 1, -1, 0)
+        base.render2d.attachNewNode(panel.generate()).setColor(0, 1, 0, 1)   # the window's panel: not the patient's view
         mirror = MirrorCamera(base)
         base.graphicsEngine.renderFrame()
         assert mirror.collect() is None and not mirror.buffer.isActive()   # nothing asked, nothing drawn
@@ -194,12 +201,13 @@ def test_the_mirror_is_drawn_small_by_the_renderer_only_when_asked_and_upright()
         image = Image.open(io.BytesIO(encode(raw)))
         upper, lower = image.getpixel((160, 30)), image.getpixel((160, 150))
         assert upper[2] > 200 and upper[0] < 60, upper
-        assert lower[0] > 200 and lower[2] < 60, lower
-        # A second picture shows the window as it is then.
+        assert lower[0] > 200 and lower[1] < 60, lower      # red sky, no green panel
+        # A second picture shows the scene as it is then (the safe scene's sky, say), from where the eye is.
         base.win.setClearColor((0, 1, 0, 1))
+        base.cam.setP(-60)   # looking down: below the card
         mirror.request()
         base.graphicsEngine.renderFrame()
-        lower = Image.open(io.BytesIO(encode(mirror.collect()))).getpixel((160, 150))
-        assert lower[1] > 200 and lower[0] < 60, lower
+        upper = Image.open(io.BytesIO(encode(mirror.collect()))).getpixel((160, 30))
+        assert upper[1] > 200 and upper[2] < 60, upper
     finally:
         base.destroy()

@@ -290,8 +290,9 @@ class FrameLoop:
         if self._mirror_camera is None:
             from vr.console.mirror import MirrorCamera
 
-            eyes = getattr(self.backend, "eye_textures", None)   # a headset: its left eye
-            self._mirror_camera = MirrorCamera(self.base, eyes[0] if eyes else None)
+            eyes = getattr(self.backend, "eye_cams", None)   # a headset: its left eye
+            self._mirror_camera = (MirrorCamera(self.base, eyes[0], self.backend.lenses[0], self.backend.eye_sizes[0])
+                                   if eyes else MirrorCamera(self.base))
         return self._mirror_camera
 
     def finish(self, reason: str) -> None:

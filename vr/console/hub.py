@@ -33,7 +33,8 @@ KEEP_EVENTS = 1000
 STATE_EVERY_S = 0.1      # the state is refreshed at least this often (and in any frame with news)
 MIRROR_EVERY_S = 0.25    # mirror pictures, while someone watches (at most this often)
 MIRROR_SHARE = 0.03      # ... and spaced so that reading them back takes at most this share of the time,
-MIRROR_SLOWEST_S = 5.0   # ... but never further apart than this
+MIRROR_SLOWEST_S = 60.0  # ... and at least this often (a headless software renderer can run a second
+                         # behind the frame loop, and a read-back waits for all of it)
 START_TIMEOUT_S = 30.0
 RESTARTS = 3
 

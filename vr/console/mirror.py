@@ -2,10 +2,12 @@
 
 Reading a full frame back from the graphics card is slow in proportion to its size: an H200
 took about 400 ms for a 1832x1920 window through ``getScreenshot``, most of it converting and
-copying pixels on the CPU. So the picture is made small on the graphics card first:
-``MirrorCamera`` draws the patient's view (the left eye in a headset, the window otherwise)
-onto a ``WIDTH``-pixel buffer that is active only in the frame a picture is wanted, and only
-that small buffer is read back. ``encode`` (JPEG, with Pillow) runs on a thread of the hub's.
+copying pixels on the CPU. So the picture is drawn small in the first place: ``MirrorCamera``
+is a second camera at the patient's eye (the left eye in a headset, the window's camera
+otherwise), sharing its lens, that draws the scene into a ``WIDTH``-pixel buffer. The buffer is
+active only in a frame a picture is wanted, and only it is read back. The clinician's panel
+and keys on the window are not in it: the mirror is what the patient sees. ``encode`` (JPEG,
+with Pillow) runs on a thread of the hub's.
 """
 
 from __future__ import annotations
@@ -19,19 +21,15 @@ QUALITY = 70
 class MirrorCamera:
     """``request()`` in one frame; ``collect()`` after the next frame has drawn gives the picture."""
 
-    def __init__(self, base, source=None, width: int = WIDTH) -> None:
-        """``source``: a texture holding the patient's view (a headset's left eye); None: the window."""
-        from panda3d.core import (Camera, CardMaker, GraphicsOutput, NodePath, OrthographicLens, Texture,
-                                  TransparencyAttrib)
+    def __init__(self, base, eye=None, lens=None, size: tuple[int, int] | None = None, width: int = WIDTH) -> None:
+        """``eye``, ``lens``, ``size``: the patient's camera (a NodePath), its lens and its picture's size;
+        by default the window's camera, lens and size."""
+        from panda3d.core import Camera, GraphicsOutput, Texture
 
         win = base.win
-        self._win_copy = source is None
-        if source is None:  # the window's picture, copied into a texture on the card only when asked
-            source = Texture("console-mirror-source")
-            win.addRenderTexture(source, GraphicsOutput.RTMTriggeredCopyTexture)
-            src_w, src_h = win.getXSize(), win.getYSize()
-        else:
-            src_w, src_h = source.getXSize() or win.getXSize(), source.getYSize() or win.getYSize()
+        eye = eye if eye is not None else base.cam
+        lens = lens if lens is not None else base.camLens
+        src_w, src_h = size or (win.getXSize(), win.getYSize())
         self.win = win
         self.width = width
         self.height = max(2, round(width * src_h / max(src_w, 1)) // 2 * 2)
@@ -40,29 +38,14 @@ class MirrorCamera:
         self.buffer.clearRenderTextures()
         self.buffer.addRenderTexture(self.picture, GraphicsOutput.RTMTriggeredCopyRam)
         self.buffer.setSort(10_000)  # after the window and any eye buffers
-        self.buffer.setClearColor((0, 0, 0, 1))
-        self.root = NodePath("console-mirror-scene")
-        self.root.setDepthTest(False)
-        self.root.setDepthWrite(False)
-        self.root.setTransparency(TransparencyAttrib.MNone)
-        self.root.setLightOff(1)
-        card = CardMaker("console-mirror-card")
-        card.setFrameFullscreenQuad()
-        quad = self.root.attachNewNode(card.generate())
-        quad.setTexture(source, 1)
-        lens = OrthographicLens()
-        lens.setFilmSize(2, 2)
-        lens.setNearFar(-10, 10)
-        camera = self.root.attachNewNode(Camera("console-mirror-camera", lens))
-        region = self.buffer.makeDisplayRegion()
-        region.setCamera(camera)
+        self.camera = eye.attachNewNode(Camera("console-mirror-camera", lens))  # rides with the eye
+        self.buffer.makeDisplayRegion().setCamera(self.camera)
         self.buffer.setActive(False)
         self._pending = False
 
     def request(self) -> None:
         """Draw and read back a picture in the next frame."""
-        if self._win_copy:
-            self.win.triggerCopy()
+        self.buffer.setClearColor(self.win.getClearColor())   # the scene's sky (the safe scene's too)
         self.picture.clearRamImage()
         self.buffer.setActive(True)
         self.buffer.triggerCopy()
@@ -82,7 +65,7 @@ class MirrorCamera:
     def destroy(self) -> None:
         self.buffer.setActive(False)
         self.win.getEngine().removeWindow(self.buffer)
-        self.root.removeNode()
+        self.camera.removeNode()
 
 
 def encode(raw: tuple, width: int = WIDTH) -> bytes:
