@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import shutil
+import subprocess
 import sys
 import tempfile
 import time
@@ -32,8 +33,13 @@ def main() -> int:
 
     width, height = (int(v) for v in args.size.split("x"))
     profile = "burn_dressing_snow" if args.distraction else "job_interview"
+    # The session in the preview window on a virtual display: paced as on a clinician's screen.
+    xvfb = subprocess.Popen(["Xvfb", ":86", "-screen", "0", "1280x800x24", "-nolisten", "tcp"],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL) if shutil.which("Xvfb") else None
+    time.sleep(1.0)
     with tempfile.TemporaryDirectory() as tmp:
-        run = ConsoleRun(Path(tmp) / "rec", "--pseudonym", "P-0107", profile=profile, size="960x540", fps=30.0)
+        run = ConsoleRun(Path(tmp) / "rec", "--pseudonym", "P-0107", profile=profile, size="960x540", fps=30.0,
+                         display=":86" if xvfb else None)
         try:
             with sync_playwright() as p:
                 browser = p.chromium.launch(executable_path=chromium, args=["--no-sandbox", "--disable-gpu"])
@@ -50,6 +56,8 @@ def main() -> int:
                 browser.close()
         finally:
             run.stop()
+            if xvfb is not None:
+                xvfb.terminate()
     print(args.out)
     return 0
 

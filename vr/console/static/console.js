@@ -235,7 +235,7 @@ function onEvent(e, live) {
       transcriptLine(t, null, 'Panic: the safe scene', 'sys');
       break;
     case 'alert': addAlert(e); break;
-    case 'utterance': transcriptLine(t, d.speaker || '?', d.text || '', 'human'); break;
+    case 'utterance': transcriptLine(t, isDistraction() ? 'Companion' : d.speaker || '?', d.text || '', 'human'); break;
     case 'patient_said': transcriptLine(t, 'Patient', d.text || '', d.risk ? 'patient risk' : 'patient'); break;
     case 'dialogue_quiet': transcriptLine(t, null, 'The humans are quiet after a risk alert.', 'sys'); break;
     case 'dialogue_resumed': transcriptLine(t, null, 'Dialogue resumed.', 'sys'); break;
@@ -356,7 +356,7 @@ function renderState() {
   // The session spaces pictures out when reading them back would slow the patient's frames.
   const every = s.mirror_every_s, rate = $('#mirror-rate');
   rate.hidden = !(every > 1);
-  if (every > 1) rate.textContent = `one picture every ${Math.round(every)} s: this computer renders slowly, and the patient's frames come first`;
+  if (every > 1) rate.textContent = `one picture every ${every < 10 ? every.toFixed(1) : Math.round(every)} s: this computer renders slowly, and the patient's frames come first`;
   if (Math.floor(s.t_s || 0) !== chartSecond) scheduleChart();
 }
 
