@@ -133,6 +133,15 @@ def test_words_and_an_authored_line_reach_the_humans(browser, tmp_path):
         line.click()
         text = next(ln["text"] for ln in run.get("api/info")["lines"] if ln["id"] == line_id)
         expect(page.locator("#transcript")).to_contain_text(text, timeout=40_000)
+        # "Speak": a chosen human says something of their own.
+        human = run.state()["humans"][-1]["id"]
+        page.select_option("#line-human", human)
+        page.click("#speak")
+        deadline = time.monotonic() + 40
+        while time.monotonic() < deadline and not [
+                e for e in recorded(run, "utterance") if e["speaker"] == human and e["request"] in
+                {t["request"] for t in recorded(run, "speech_turn") if t.get("by") == "clinician"}]:
+            time.sleep(0.2)
         assert not errors, errors
     finally:
         run.stop()
@@ -140,3 +149,6 @@ def test_words_and_an_authored_line_reach_the_humans(browser, tmp_path):
     assert said and said[0]["source"] == "console" and said[0]["text"] == "Thank you for seeing me today"
     assert line_id in [e["line_id"] for e in recorded(run, "utterance")]
     assert recorded(run, "line_wanted")[0]["line_id"] == line_id
+    turns = [t for t in recorded(run, "speech_turn") if t.get("by") == "clinician"]
+    assert [t["human"] for t in turns] == [human]
+    assert turns[0]["request"] in [e["request"] for e in recorded(run, "utterance") if e["speaker"] == human]

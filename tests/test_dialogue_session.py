@@ -219,3 +219,19 @@ def test_the_clinician_picks_a_line_within_the_cap_and_it_is_said(interview):
     bare = Session(interview.config, interview.scene.config, 5)
     _, events = bare.step(FrameInputs(bare.head, (Command("say_line", text=mild.id),)), DT)
     assert kinds(events, "clinician_command")[0].data["reason"] == "this session has no dialogue"
+
+
+def test_the_clinician_has_a_human_speak_a_line_of_their_own(interview, lines):
+    s, _ = started(interview, lines)
+    present = s.crowd.present.nonzero()[0]
+    who = int(present[0])
+    _, events = s.step(FrameInputs(s.head, (Command("speak", value=float(who), id="S1"),
+                                            Command("speak", value=99.0, id="S2"))), DT)
+    result = {e.data["id"]: e.data for e in kinds(events, "clinician_command")}
+    assert result["S1"]["applied"] and "not in the scene" in result["S2"]["reason"]
+    turn = [e for e in kinds(events, "speech_turn") if e.data.get("by") == "clinician"]
+    assert len(turn) == 1 and turn[0].data["human"] == s.ids[who]
+    assert turn[0].data["band"] == band_for(s.params.dialogue_intensity) and turn[0].data["request"] > 0
+    s.step(FrameInputs(s.head, (Command("pause"),)), DT)
+    _, events = s.step(FrameInputs(s.head, (Command("speak", id="S3"),)), DT)
+    assert "while paused" in kinds(events, "clinician_command")[0].data["reason"]

@@ -80,12 +80,12 @@ def parse(body: Any, info: dict[str, Any]) -> Parsed:
         raise BadCommand("set_intensity's 'value' is from 0 to 1 (the profile's cap still applies)")
     if name == "ask_rating" and text and text not in info["scales"]:
         raise BadCommand(f"ask_rating's 'text' is a scale: {', '.join(info['scales'])}")
-    if name == "say_line":
+    if name in ("say_line", "speak"):
         human = body.get("human")
         if human is not None:
             if not isinstance(human, str) or not HUMAN_RE.match(human) or human not in info["humans"]:
                 raise BadCommand("'human' must be an id from the state's humans, such as h003")
             value = float(int(human[1:]))
-        if text not in {line["id"] for line in info["lines"]}:
+        if name == "say_line" and text not in {line["id"] for line in info["lines"]}:
             raise BadCommand("say_line's 'text' must be the id of one of /api/info's lines")
     return Parsed(cid, command=Command(name, None if value is None else float(value), text, cid or "", SOURCE))

@@ -32,9 +32,9 @@ class ExposureEngine:
         every = profile.ratings
         self._next_prompt = {"suds": every.suds_every_s or None, "pain": every.pain_every_s or None}
         self.changed = True  # the step or override changed since the session last looked
-        # say_line: the session's talk decides (vetted, within the cap, someone there to say it);
-        # returns the events and a refusal, or None when the session has no dialogue.
-        self.on_say_line = None
+        # say_line and speak: the session's talk decides (vetted, within the cap, someone there to
+        # say it); returns the events and a refusal. None: the session has no dialogue.
+        self.on_talk = None
 
     @property
     def step(self) -> StepConfig:
@@ -139,12 +139,12 @@ class ExposureEngine:
             return [Event(t_s, "rating_prompt", {"scale": scale, "reason": "clinician"})], None, {}
         if mode == "safe":
             return [], "in the safe scene; resume first", {}
-        if name == "say_line":
+        if name in ("say_line", "speak"):
             if mode != "running":
-                return [], f"cannot have a line said while {mode}", {}
-            if self.on_say_line is None:
+                return [], f"cannot have a human speak while {mode}", {}
+            if self.on_talk is None:
                 return [], "this session has no dialogue", {}
-            effects, refusal = self.on_say_line(cmd, t_s)
+            effects, refusal = self.on_talk(cmd, t_s)
             return effects, refusal, {}
         if name in ("step_up", "step_down", "goto_step"):
             if name == "goto_step":

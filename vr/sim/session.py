@@ -76,7 +76,7 @@ class Session:
         self.social = Social(self.n, self.rng)
         self.engine = ExposureEngine(profile)
         self.talk = Talk(lines, line_bands)
-        self.engine.on_say_line = self._say_line
+        self.engine.on_talk = self._talk_command
         self._distance = np.full(self.n, np.inf)
         self.params: StepParams = resolve(profile.steps[0], profile.safety)
         self.t_s = 0.0
@@ -161,7 +161,11 @@ class Session:
             events.append(self._sample(world))
         return world, events
 
-    def _say_line(self, cmd, t_s: float) -> tuple[list[Event], str | None]:
+    def _talk_command(self, cmd, t_s: float) -> tuple[list[Event], str | None]:
+        """``say_line`` (a chosen vetted line) or ``speak`` (a line of the human's own, at the step's band)."""
+        if cmd.name == "speak":
+            return self.talk.clinician_turn(cmd, t_s, self.ids, self.crowd.present, self._distance,
+                                            self.params.dialogue_intensity, self.social)
         cap = band_for(min(self.profile.safety.max_intensity, 1.0))
         return self.talk.clinician_line(cmd, t_s, self.ids, self.crowd.present, self._distance, cap, self.social)
 

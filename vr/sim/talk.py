@@ -139,20 +139,40 @@ class Talk:
             return [], "the line's band is unknown to this session"
         if BANDS.index(band) > BANDS.index(cap_band):
             return [], f"the line is {band}, harsher than the profile's intensity cap allows ({cap_band})"
-        if self.quiet:
-            return [], "the humans are quiet after a risk alert; send resume_dialogue first"
-        if cmd.value is not None:
-            who = int(cmd.value) if float(cmd.value).is_integer() else -1
-            if not 0 <= who < len(present) or not present[who]:
-                return [], "that human is not in the scene"
-        else:
-            idx = np.flatnonzero(present)
-            if not len(idx):
-                return [], "nobody is in the scene to say it"
-            who = int(idx[np.argmin(distance_m[idx])])
+        who, refusal = self._chosen(cmd, present, distance_m)
+        if refusal:
+            return [], refusal
         self.requests += 1
         return [Event(t_s, "line_wanted", {"request": self.requests, "human": ids[who], "line_id": line_id,
                                            "band": band})], None
+
+    def clinician_turn(self, cmd: Command, t_s: float, ids: tuple[str, ...], present: np.ndarray,
+                       distance_m: np.ndarray, dialogue_intensity: float, social) -> tuple[list[Event], str | None]:
+        """``speak``: a chosen (or the nearest) human starts a line of their own at the step's band."""
+        if not self.vetted:
+            return [], "this session has no dialogue"
+        who, refusal = self._chosen(cmd, present, distance_m)
+        if refusal:
+            return [], refusal
+        self.requests += 1
+        return [Event(t_s, "speech_turn", {
+            "human": ids[who], "dialogue_intensity": round(dialogue_intensity, 3), "intent": "remark",
+            "mood": MOOD_NAMES[int(social.mood[who])], "request": self.requests, "band": band_for(dialogue_intensity),
+            "by": "clinician"})], None
+
+    def _chosen(self, cmd: Command, present: np.ndarray, distance_m: np.ndarray) -> tuple[int, str | None]:
+        """The human a clinician's ``say_line`` or ``speak`` names (``value``), or the nearest."""
+        if self.quiet:
+            return -1, "the humans are quiet after a risk alert; send resume_dialogue first"
+        if cmd.value is not None:
+            who = int(cmd.value) if float(cmd.value).is_integer() else -1
+            if not 0 <= who < len(present) or not present[who]:
+                return -1, "that human is not in the scene"
+            return who, None
+        idx = np.flatnonzero(present)
+        if not len(idx):
+            return -1, "nobody is in the scene to say it"
+        return int(idx[np.argmin(distance_m[idx])]), None
 
     def resume(self, t_s: float) -> list[Event]:
         if not self.quiet:

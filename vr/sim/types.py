@@ -11,7 +11,7 @@ from numpy.typing import NDArray
 Mode = Literal["running", "paused", "safe", "ended"]
 
 COMMANDS = ("pause", "resume", "panic", "stop", "step_up", "step_down", "goto_step",
-            "set_intensity", "clear_intensity", "ask_rating", "note", "resume_dialogue", "say_line")
+            "set_intensity", "clear_intensity", "ask_rating", "note", "resume_dialogue", "say_line", "speak")
 RATING_SCALES = {"suds": (0, 100), "pain": (0, 10), "ssq": (0, 3)}
 
 
@@ -30,7 +30,7 @@ class Command:
     """A clinician's (or patient's panic button's) request, applied in the next step.
 
     ``value`` carries the step index for ``goto_step``, the level for ``set_intensity``, the
-    human's index for ``say_line`` (None: the nearest); ``text`` carries a scale for
+    human's index for ``say_line`` and ``speak`` (None: the nearest); ``text`` carries a scale for
     ``ask_rating``, the words of a ``note`` and the line id for ``say_line``. ``id`` makes retries idempotent.
     """
 

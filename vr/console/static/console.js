@@ -606,6 +606,12 @@ const rate = (scale, value, btn) => { flash(btn || $(`[data-${scale}="${value}"]
 const ask = (scale) => { flash($(scale === 'suds' ? '#ask-suds' : '#ask-pain')); send('ask_rating', { text: scale }); };
 const resumeDialogue = () => { flash($('#resume-dialogue')); send('resume_dialogue'); };
 
+function speak() {
+  const human = $('#line-human').value;
+  flash($('#speak'));
+  send('speak', human ? { human } : {});
+}
+
 function sayLine(lineId) {
   const human = $('#line-human').value;
   flash($(`[data-line-id="${CSS.escape(lineId)}"]`));
@@ -664,6 +670,7 @@ function bindControls() {
   $('#note').addEventListener('keydown', (e) => { if (e.key === 'Enter' && (e.ctrlKey || e.metaKey)) { e.preventDefault(); sendText('#note', 'note'); } });
   $('#line-filter').addEventListener('input', renderLines);
   $('#line-human').addEventListener('change', renderLines);
+  $('#speak').addEventListener('click', speak);
   $('#alert-chip').addEventListener('click', () => $('#p-alerts').scrollIntoView({ behavior: 'smooth', block: 'center' }));
   $('#help-btn').addEventListener('click', () => toggleHelp());
   $('#help-close').addEventListener('click', () => toggleHelp(false));
