@@ -336,3 +336,43 @@ def test_a_distraction_session_in_the_headset_rides_the_glide(xr_runtime, tmp_pa
     assert left.pixels[..., :3].std() > 8.0 and np.abs(left.pixels.astype(int) - right_eye.pixels.astype(int)).mean() > 1
     assert result.ended == "run_finished"
     assert any(e["kind"] == "target_appeared" for e in evs)
+
+
+def test_the_console_mirror_shows_the_left_eye(xr_runtime, tmp_path):
+    """The console's mirror in a headset: a small second camera at the left eye, with its lens."""
+    import io
+    import threading
+    import time
+    import urllib.request
+
+    from PIL import Image
+
+    from vr.console import ConsoleOptions
+
+    xr_runtime.capture = True
+    urls: list[str] = []
+    pictures: list[bytes] = []
+
+    def watch() -> None:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and not pictures:
+            if urls:
+                try:
+                    with urllib.request.urlopen(urls[0] + "api/mirror.jpg", timeout=5) as r:
+                        if r.status == 200:
+                            pictures.append(r.read())
+                except OSError:
+                    pass
+            time.sleep(0.1)
+
+    watcher = threading.Thread(target=watch, daemon=True)
+    watcher.start()
+    result, _ = run(tmp_path, seconds=4.0, console=ConsoleOptions(port=0, announce=urls.append))
+    watcher.join(5)
+    clean(xr_runtime)
+    assert result.ended == "run_finished" and pictures, "no mirror picture came"
+    mirror = np.asarray(Image.open(io.BytesIO(pictures[0])).convert("RGB")).astype(float)
+    left = xr_runtime.submissions[-1].views[0].pixels[..., :3].astype(float)
+    assert mirror.shape == (266, 320, 3)          # the eye's 192x160, as 320 wide
+    assert mirror.std() > 10.0                    # a scene, not a cleared picture
+    assert np.abs(mirror.mean(axis=(0, 1)) - left.mean(axis=(0, 1))).max() < 30.0   # the same view
