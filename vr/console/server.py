@@ -6,8 +6,8 @@ WebSocket ``/api/ws``. Every request passes three checks first: the ``Host`` (a 
 answers loopback names only, against DNS rebinding), the ``Origin`` (another site's page is
 refused) and, on a network address, the session's token. A bad request is answered here and
 never reaches the session: only checked commands go down the pipe to the frame loop, at most
-``MAX_COMMANDS_PER_S`` a second. Up the pipe come the console's events (numbered by the hub),
-the state and the mirror pictures (JPEG).
+``MAX_COMMANDS_PER_S`` a second. Up the pipe come the console's events (numbered by the hub, kept in
+``ConsoleStore``), the state and the mirror pictures (JPEG).
 """
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ from pathlib import Path
 from aiohttp import WSMsgType, web
 
 from vr.console.commands import BadCommand, parse
-from vr.console.state import KEEP_ALL
+from vr.console.store import KEEP_IDS, ConsoleStore
 
 STATIC = Path(__file__).parent / "static"
 MAX_BODY = 16 * 1024
@@ -34,9 +34,7 @@ ANSWER_WITHIN_S = 2.0
 STATE_MIN_S = 0.05        # a client gets at most 20 states a second (more when there is news)
 SEND_TIMEOUT_S = 10.0
 COOKIE = "vr_console"
-KEEP_IDS = 10_000
 DEFAULT_PORT = 8765
-KEEP_EVENTS = 1000
 MIRROR_WANTED_S = 3.0     # a GET of the mirror keeps pictures coming this long
 MAX_COMMANDS_PER_S = 50
 PORT_TRIES = 11
@@ -116,17 +114,12 @@ class ConsoleServer:
         self.port = port
         self.token = None if is_loopback(host) else (token or secrets.token_urlsafe(16))
         self.url = ""
-        self.ended = False
+        self.store = ConsoleStore()
         self._runner: web.AppRunner | None = None
         self._tick = asyncio.Event()
         self._sockets: set[web.WebSocketResponse] = set()
         self._answers: OrderedDict[str, asyncio.Future] = OrderedDict()
-        self._results: OrderedDict[str, dict] = OrderedDict()
         self._numbers = itertools.count(1)
-        self._events: deque[dict] = deque(maxlen=KEEP_EVENTS)
-        self._kept: list[dict] = []
-        self._seq = 0
-        self._state: dict = {}
         self._mirror_jpeg: bytes | None = None
         self._mirror_version = 0
         self._mirror_until = 0.0
@@ -182,18 +175,16 @@ class ConsoleServer:
             while self.conn.poll(0):
                 for kind, item in self.conn.recv():
                     if kind == "events":
-                        self._add_events(item)
+                        for result in self.store.add_events(item):
+                            self._answer(result["id"], result)
                     elif kind == "state":
-                        self._state = item
-                        self.ended = self.ended or bool(item.get("ended"))
+                        self.store.set_state(item)
                     elif kind == "mirror":
                         self._mirror_jpeg = item
                         self._mirror_version += 1
                     elif kind == "taken":  # ratings and words: the frame took them for its step
                         for cid in item:
-                            answer = self._answers.get(cid)
-                            if answer is not None and not answer.done():
-                                answer.set_result({"id": cid, "status": "applied"})
+                            self._answer(cid, {"id": cid, "status": "applied"})
                     elif kind == "close":
                         raise EOFError
         except (EOFError, OSError):
@@ -202,24 +193,10 @@ class ConsoleServer:
             return
         self._pulse()
 
-    def _add_events(self, items: list[dict]) -> None:
-        for item in items:
-            if item["seq"] <= self._seq:
-                continue  # (sent again after a restart)
-            self._seq = item["seq"]
-            (self._kept if item["kind"] in KEEP_ALL else self._events).append(item)
-            data = item["data"]
-            cid = data.get("id") if item["kind"] == "clinician_command" else None
-            if cid and cid not in self._results:
-                applied = bool(data.get("applied"))
-                result = {"id": cid, "status": "applied" if applied else "refused", "t_s": item["t_s"],
-                          **({} if applied else {"reason": data.get("reason", "")})}
-                self._results[cid] = result
-                while len(self._results) > KEEP_IDS:
-                    self._results.popitem(last=False)
-                answer = self._answers.get(cid)
-                if answer is not None and not answer.done():
-                    answer.set_result(result)
+    def _answer(self, cid: str, result: dict) -> None:
+        answer = self._answers.get(cid)
+        if answer is not None and not answer.done():
+            answer.set_result(result)
 
     def _pulse(self) -> None:
         tick, self._tick = self._tick, asyncio.Event()
@@ -239,11 +216,7 @@ class ConsoleServer:
             self._tell("watch", {"mirror": wanted[0], "viewers": wanted[1]})
 
     def state(self) -> dict:
-        return {**self._state, "seq": self._seq, "viewers": len(self._sockets)}
-
-    def events_since(self, seq: int) -> tuple[list[dict], int]:
-        items = [e for e in self._kept if e["seq"] > seq] + [e for e in self._events if e["seq"] > seq]
-        return sorted(items, key=lambda e: e["seq"]), self._seq
+        return {**self.store.state, "seq": self.store.seq, "viewers": len(self._sockets)}
 
     # -- checks --------------------------------------------------------------------------------------
     def _host_ok(self, request: web.Request) -> bool:
@@ -306,7 +279,7 @@ class ConsoleServer:
             since = int(request.query.get("since", "0"))
         except ValueError:
             return _error(400, "'since' must be a whole number (the 'next' of the last answer)")
-        events, seq = self.events_since(since)
+        events, seq = self.store.events_since(since)
         return web.Response(text=_dumps({"events": events, "next": seq}), content_type="application/json")
 
     async def _mirror(self, request: web.Request) -> web.Response:
@@ -335,14 +308,14 @@ class ConsoleServer:
     async def apply(self, body) -> dict | None:
         """Check a command, queue it once per id, and wait (briefly) for the session's answer."""
         parsed = parse(body, self.info)
-        if self.ended:
+        if self.store.ended:
             return None
         cid = parsed.id or f"api-{next(self._numbers)}"
         known = self._answers.get(cid)
         if known is not None:
             return {**await self._wait(known, cid), "repeat": True}
-        if cid in self._results:  # applied before this process was started again
-            return {**self._results[cid], "repeat": True}
+        if cid in self.store.results:  # applied before this process was started again
+            return {**self.store.results[cid], "repeat": True}
         now = time.monotonic()
         while self._sent_at and now - self._sent_at[0] > 1.0:
             self._sent_at.popleft()
@@ -382,7 +355,7 @@ class ConsoleServer:
         self._watch()
         reader = asyncio.ensure_future(self._read(ws, client))
         try:
-            events, seq = self.events_since(seq)
+            events, seq = self.store.events_since(seq)
             await self._send(ws, {"type": "hello", "info": self.info, "state": self.state(),
                                   "events": events, "next": seq})
             await self._feed(ws, client, seq)
@@ -399,14 +372,14 @@ class ConsoleServer:
     async def _feed(self, ws: web.WebSocketResponse, client: dict, seq: int) -> None:
         """Send what is new until the socket closes: events at once, state, the newest mirror picture."""
         loop = asyncio.get_running_loop()
-        state_sent, state_at, mirror_sent = self._state, loop.time(), self._mirror_version
+        state_sent, state_at, mirror_sent = self.store.state, loop.time(), self._mirror_version
         while not ws.closed:
             tick = self._tick
-            events, now_seq = self.events_since(seq)
+            events, now_seq = self.store.events_since(seq)
             if events:
                 await self._send(ws, {"type": "events", "events": events, "next": now_seq})
                 seq = now_seq
-            state = self._state
+            state = self.store.state
             news = state.get("seq") != state_sent.get("seq")   # the state shows new events: no waiting
             if state is not state_sent and (events or news or loop.time() - state_at >= STATE_MIN_S):
                 await self._send(ws, {"type": "state", "state": self.state()})
