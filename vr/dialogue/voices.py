@@ -73,24 +73,13 @@ class Voice:
         ``gender``: 'male', 'female' (or 'm', 'f'), or None to let the seed choose. Accents come
         from :data:`ACCENTS`, pitch from 30-70, rate from 145-185 wpm.
         """
-        rng = random.Random(_seed_int(seed, "voice"))
-        variants = _variants(gender, rng)
-        accent = rng.choice(ACCENTS)
-        variant = rng.choice(variants)
-        pitch = rng.randint(*PITCH_RANGE)
-        rate_wpm = rng.randint(*RATE_RANGE_WPM)
-        return Voice(f"{accent}+{variant}", pitch, rate_wpm)
+        return _drawn(random.Random(_seed_int(seed, "voice")), gender, ACCENTS, PITCH_RANGE, RATE_RANGE_WPM)
 
     @staticmethod
     def calm(seed: int, gender: str | None = None) -> Voice:
         """A calm voice for the guide or companion: 135-150 wpm, a lower and narrower pitch (35-48)."""
-        rng = random.Random(_seed_int(seed, "calm"))
-        variants = _variants(gender, rng)
-        accent = rng.choice(CALM_ACCENTS)
-        variant = rng.choice(variants)
-        pitch = rng.randint(*CALM_PITCH_RANGE)
-        rate_wpm = rng.randint(*CALM_RATE_RANGE_WPM)
-        return Voice(f"{accent}+{variant}", pitch, rate_wpm)
+        return _drawn(random.Random(_seed_int(seed, "calm")), gender, CALM_ACCENTS, CALM_PITCH_RANGE,
+                      CALM_RATE_RANGE_WPM)
 
 
 def _seed_int(seed: int, purpose: str) -> int:
@@ -100,6 +89,15 @@ def _seed_int(seed: int, purpose: str) -> int:
     except TypeError:
         raise TypeError(f"voice seed must be an integer, not {type(seed).__name__}") from None
     return value * 2 + (1 if purpose == "calm" else 0)
+
+
+def _drawn(rng: random.Random, gender: str | None, accents, pitches: tuple[int, int],
+           rates_wpm: tuple[int, int]) -> Voice:
+    """A voice drawn from ``rng``, in this order: the gender's variants, accent, variant, pitch, rate."""
+    variants = _variants(gender, rng)
+    accent = rng.choice(accents)
+    variant = rng.choice(variants)
+    return Voice(f"{accent}+{variant}", rng.randint(*pitches), rng.randint(*rates_wpm))
 
 
 def _variants(gender: str | None, rng: random.Random) -> tuple[str, ...]:
