@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import errno
+import json
 import os
+import stat
 import time
 
 import pytest
@@ -11,7 +13,7 @@ import pytest
 from vr.record import SessionWriter, read_record
 from vr.record import writer as writer_module
 from vr.record.verify import verify_events
-from vr.sim import Event
+from vr.sim import Event, FrameInputs, HeadPose
 
 
 class FlakyOs:
@@ -83,9 +85,35 @@ def test_a_disk_that_never_recovers_marks_the_record_incomplete(tmp_path, monkey
     flaky.failing = True
     feed(w, 20, 20)
     w.close()                   # returns, however the disk behaves
-    assert "20 events could not be written" in alerts[-1]
+    assert "20 events could not be written" in alerts[-1] and "ended_disk_full" in alerts[-1]
     rec = read_record(tmp_path / "s")
-    assert [e["i"] for e in rec.events] == list(range(20)) and rec.meta["status"] == "incomplete"
+    assert [e["i"] for e in rec.events] == list(range(20)) and rec.meta["status"] == "ended_disk_full"
+    lines = (tmp_path / "s" / "events.jsonl").read_bytes().splitlines()
+    assert rec.meta["events_written"] == 20 and rec.meta["last_hash"] == json.loads(lines[-1])["hash"]
+    assert rec.meta["storage"]["events_not_written"] == 20 and "No space" in rec.meta["storage"]["error"]
+    v = verify_events(tmp_path / "s")
+    assert v.ok and "ended_disk_full" in v.text(), v.problems
+
+
+def test_a_full_disk_is_said_once_not_at_every_flush(tmp_path, monkeypatch):
+    flaky = FlakyOs("write", errno.ENOSPC)
+    monkeypatch.setattr(writer_module, "os", flaky)
+    alerts: list[str] = []
+    w = SessionWriter(tmp_path / "s", {"patient": "P-0001"}, on_error=alerts.append)
+    flaky.failing = True
+    for i in range(60):             # events and inputs both refused, flush after flush
+        w.write([Event(i * 0.01, "note", {"i": i})])
+        w.write_inputs(FrameInputs(HeadPose((0.0, 0.0, 1.6))), 0.01)
+        time.sleep(0.01)
+    deadline = time.monotonic() + 10
+    while w.failed_writes < 4 and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert w.failed_writes >= 4
+    flaky.failing = False
+    w.close()
+    assert len([a for a in alerts if "cannot write" in a]) == 1, alerts
+    assert len([a for a in alerts if "writing again" in a]) == 1, alerts
+    assert read_record(tmp_path / "s").meta["status"] == "complete"
 
 
 def test_simulate_warns_on_stderr_when_the_disk_fails(tmp_path, monkeypatch, capsys, speaking):
@@ -110,3 +138,72 @@ def test_a_writer_failure_is_reported_not_silent(tmp_path, monkeypatch):
     w.close()
     assert alerts and "the writer stopped (ZeroDivisionError" in alerts[0]
     assert read_record(tmp_path / "s").meta["status"] == "incomplete"
+
+
+def test_a_refused_header_write_leaves_no_temporary_file_and_the_old_header(tmp_path, monkeypatch):
+    from vr.record import files
+
+    w = SessionWriter(tmp_path / "s", {"patient": "P-0001"})
+    before = (tmp_path / "s" / "session.json").read_bytes()
+    monkeypatch.setattr(files, "os", FlakyOs("fsync", errno.ENOSPC, fail_next=1))
+    alerts: list[str] = []
+    w.on_error = alerts.append
+    w.close()
+    assert any("cannot update" in a and "session.json" in a and "No space" in a for a in alerts)
+    assert (tmp_path / "s" / "session.json").read_bytes() == before, "the old header stays whole"
+    assert sorted(p.name for p in (tmp_path / "s").iterdir()) == ["events.jsonl", "inputs.jsonl", "session.json"]
+
+
+def test_the_summary_on_a_full_disk_is_a_warning_not_a_traceback(tmp_path, monkeypatch, capsys):
+    from vr.app.cli_common import write_summary
+    from vr.record import files
+
+    (tmp_path / "s").mkdir()
+    monkeypatch.setattr(files, "os", FlakyOs("fsync", errno.ENOSPC, fail_next=1))
+    write_summary(tmp_path / "s", {"events": 1})          # returns: the record is already closed
+    err = capsys.readouterr().err
+    assert "summary.json" in err and "No space left" in err
+    assert list((tmp_path / "s").iterdir()) == []
+    write_summary(tmp_path / "s", {"events": 1})
+    assert stat.S_IMODE((tmp_path / "s" / "summary.json").stat().st_mode) == 0o600
+
+
+@pytest.fixture
+def small_disk(tmp_path):
+    """A 160 KiB file system (tmpfs): a disk that really fills up. Needs root and mount."""
+    import shutil
+    import subprocess
+
+    where = tmp_path / "disk"
+    where.mkdir()
+    if os.geteuid() != 0 or not shutil.which("mount") or subprocess.run(
+            ["mount", "-t", "tmpfs", "-o", "size=160k", "tmpfs", str(where)], capture_output=True).returncode:
+        pytest.skip("mounting a small tmpfs needs root (and a system that allows it)")
+    try:
+        yield where
+    finally:
+        subprocess.run(["umount", "-l", str(where)], check=False)
+
+
+def test_a_disk_that_fills_up_during_vr_simulate(small_disk):
+    import subprocess
+    import sys
+
+    from conftest import ROOT
+
+    out = small_disk / "P-0007"
+    run = subprocess.run([sys.executable, "-m", "vr", "simulate", "--profile",
+                          str(ROOT / "exposure_profiles" / "public_speaking.yaml"), "--seconds", "300",
+                          "--out", str(out), "--pseudonym", "P-0007"], capture_output=True, text=True, timeout=600)
+    warnings = [line for line in run.stderr.splitlines() if "cannot write" in line]
+    assert len(warnings) == 1, run.stderr[-3000:]
+    assert "Traceback" not in run.stderr and "events could not be written" in run.stderr
+    meta = json.loads((out / "session.json").read_text())
+    assert meta["status"] == "ended_disk_full" and meta["storage"]["events_not_written"] > 0
+    names = sorted(p.name for p in out.iterdir())
+    assert not [n for n in names if n.endswith(".tmp") or n == "space.reserve"], names
+    assert "summary.json" in names, names
+    for p in out.iterdir():
+        assert stat.S_IMODE(p.stat().st_mode) == 0o600, p
+    v = verify_events(out)
+    assert v.ok and "ended_disk_full" in v.text(), v.problems

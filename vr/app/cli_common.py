@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
@@ -67,6 +68,15 @@ def session_setup(args: argparse.Namespace):
 
 
 def write_summary(out: Path, data: dict[str, Any]) -> None:
+    """Write ``summary.json`` (0600, whole or not at all) beside the record.
+
+    The record is already closed when this runs, so a disk that refuses it costs only this
+    file: say so on stderr and go on (no traceback, no temporary file left)."""
+    from vr.record.files import replace_private
+
     path = out / "summary.json"
-    path.write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")
-    path.chmod(0o600)
+    try:
+        replace_private(path, (json.dumps(data, indent=2) + "\n").encode("utf-8"))
+    except OSError as e:
+        print(f"warning: cannot write {path}: {e.strerror or e}; the summary is not saved "
+              "(the session record itself is closed)", file=sys.stderr)

@@ -8,10 +8,16 @@ the lines in small batches.
 Durability promise: an event handed to ``write`` more than ``DURABLE_AFTER_S`` seconds ago is on
 disk (flushed and fsynced), unless the disk itself refuses; then ``error`` says why, the events
 are kept in memory and retried, and nothing already written is touched.
+
+A full disk is said once (and once more if it recovers), and the record is still closed
+properly: a small reserve file held since the start is deleted just before the final
+``session.json`` is written, so the header can say how the record ended (``ended_disk_full``)
+and how many lines it holds.
 """
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 import platform
@@ -24,17 +30,21 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from vr.record.chain import SEED, seal
-from vr.record.privacy import check_pseudonym, fsync_dir, make_private_dir, open_private, write_private_atomic
+from vr.record.chain import HASH_HEX, SEED, seal
+from vr.record.files import release_space, replace_private, reserve_space
+from vr.record.privacy import check_pseudonym, fsync_dir, make_private_dir, open_private
 from vr.sim.types import Event, FrameInputs
 
 FORMAT = "vr-session"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2   # 2: session.json ends with events_written and last_hash
 FLUSH_EVERY_S = 0.1
 DURABLE_AFTER_S = 0.5
 BATCH_EVENTS = 2000
 CLOSE_RETRIES = 10
 CLOSE_RETRY_S = 0.2
+RESERVE_NAME = "space.reserve"   # disk held back for the final session.json (deleted at the end)
+RESERVE_BYTES = 64 * 1024
+DISK_FULL_ERRNOS = {errno.ENOSPC, getattr(errno, "EDQUOT", errno.ENOSPC)}
 _STOP = object()
 
 
@@ -54,11 +64,11 @@ class _Inputs:
 
 def encode_inputs(inputs: FrameInputs, dt_s: float) -> bytes:
     """One line of ``inputs.jsonl``: ``[dt_s, x, y, z, yaw, pitch, roll]`` and, when the step had
-    any, ``{"c": commands, "r": ratings, "w": patient words, "l": spoken lines}`` as an eighth
-    element (floats written exactly; "w" and "l" only when present)."""
+    any, ``{"c": commands, "r": ratings, "w": patient words, "l": spoken lines, "s": meaning
+    checks}`` as an eighth element (floats written exactly; "w", "l" and "s" only when present)."""
     h = inputs.head
     row: list[Any] = [dt_s, *h.position_m, h.yaw_deg, h.pitch_deg, h.roll_deg]
-    if inputs.commands or inputs.ratings or inputs.said or inputs.lines:
+    if inputs.commands or inputs.ratings or inputs.said or inputs.lines or inputs.screens:
         extra: dict[str, Any] = {"c": [[c.name, c.value, c.text, c.id, c.source] for c in inputs.commands],
                                  "r": [[r.scale, r.value, r.source] for r in inputs.ratings]}
         if inputs.said:
@@ -66,6 +76,9 @@ def encode_inputs(inputs: FrameInputs, dt_s: float) -> bytes:
         if inputs.lines:
             extra["l"] = [[s.speaker, s.line_id, s.text, s.band, s.duration_s, s.request, s.similarity, s.method]
                           for s in inputs.lines]
+        if inputs.screens:
+            extra["s"] = [[k.screen, k.kind, k.similarity, k.safe_similarity, k.exemplar, k.segment, k.model]
+                          for k in inputs.screens]
         row.append(extra)
     return (json.dumps(row, separators=(",", ":"), ensure_ascii=False, allow_nan=False) + "\n").encode("utf-8")
 
@@ -77,6 +90,26 @@ def versions() -> dict[str, str]:
 
     return {"vr": __version__, "python": platform.python_version(), "numpy": numpy.__version__,
             "platform": sys.platform}
+
+
+class _Appended:
+    """What has reached one append-only file: complete lines, and the hash of the last one."""
+
+    __slots__ = ("lines", "last_hash", "_tail")
+
+    def __init__(self) -> None:
+        self.lines, self.last_hash, self._tail = 0, SEED, b""
+
+    def add(self, written: bytes) -> None:
+        """Account for bytes that ``os.write`` took (a batch may end mid-line after a failed write)."""
+        if not written:
+            return
+        end = written.rfind(b"\n")
+        if end >= 0:
+            self.lines += written.count(b"\n")
+            line_end = (self._tail + written[:end + 1])[-(HASH_HEX + 3):]
+            self.last_hash = line_end[:HASH_HEX].decode("ascii", "replace")  # ...,"hash":"<hex>"}\n
+        self._tail = (self._tail + written)[-(HASH_HEX + 3):]
 
 
 class SessionWriter:
@@ -93,14 +126,21 @@ class SessionWriter:
                           "versions": versions(), "status": "recording"})
         make_private_dir(self.directory)
         for name, data in (attachments or {}).items():
-            write_private_atomic(self.directory / name, data)
+            replace_private(self.directory / name, data)
         self._write_meta()
+        reserve_space(self.directory / RESERVE_NAME, RESERVE_BYTES)
         self._fd = open_private(self.directory / "events.jsonl")
         self._inputs_fd = open_private(self.directory / "inputs.jsonl")
         fsync_dir(self.directory)
         self.on_error = on_error
-        self.error: str | None = None
+        self.error: str | None = None        # the storage trouble now, if any (said once per spell)
         self.written_bytes = 0
+        self.failed_writes = 0               # flushes the disk refused, over the whole session
+        self.events = _Appended()
+        self._inputs = _Appended()
+        self._lost_events = self._lost_inputs = 0
+        self._errno: int | None = None       # of the last refused write
+        self._broken = False                 # the writer thread died of a bug
         self._queue: queue.SimpleQueue[Any] = queue.SimpleQueue()
         self._thread = threading.Thread(target=self._run, name="session-writer", daemon=True)
         self._closed = False
@@ -108,7 +148,7 @@ class SessionWriter:
 
     def _write_meta(self) -> None:
         text = json.dumps(self.meta, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
-        write_private_atomic(self.directory / "session.json", text.encode("utf-8"))
+        replace_private(self.directory / "session.json", text.encode("utf-8"))
 
     def write(self, events: Iterable[Event]) -> None:
         """Hand over one step's events (cheap: a queue put; the thread does the rest)."""
@@ -123,6 +163,7 @@ class SessionWriter:
         try:
             self._loop()
         except Exception as e:  # a bug must not silently end recording: tell the clinician
+            self._broken = True
             self._report(f"session record: the writer stopped ({type(e).__name__}: {e}); "
                          "events after this point are not recorded")
 
@@ -150,30 +191,54 @@ class SessionWriter:
             now = time.monotonic()
             if (pending or pending_inputs) and (stopping or len(pending) >= BATCH_EVENTS
                                                 or now - last_flush >= FLUSH_EVERY_S):
-                pending_inputs = self._flush(pending_inputs, self._inputs_fd, "inputs.jsonl")
-                pending = self._flush(pending)
+                pending_inputs, pending = self._flush(pending_inputs, pending)
                 last_flush = now
             if stopping:
                 for _ in range(CLOSE_RETRIES):  # the disk may recover in a moment: keep trying briefly
                     if not pending and not pending_inputs:
                         break
                     time.sleep(CLOSE_RETRY_S)
-                    pending_inputs = self._flush(pending_inputs, self._inputs_fd, "inputs.jsonl")
-                    pending = self._flush(pending)
-                if pending:
-                    lost = sum(line.count(b"\n") for line in pending)
-                    self._report(f"session record: {lost} events could not be written to "
-                                 f"{self.directory / 'events.jsonl'}")
+                    pending_inputs, pending = self._flush(pending_inputs, pending)
+                self._lost_events = sum(chunk.count(b"\n") for chunk in pending)
+                self._lost_inputs = sum(chunk.count(b"\n") for chunk in pending_inputs)
+                if self._lost_events or self._lost_inputs:
+                    inputs_too = f" (nor {self._lost_inputs} lines of inputs.jsonl)" if self._lost_inputs else ""
+                    self._report(f"session record: {self._lost_events} events could not be written to "
+                                 f"{self.directory / 'events.jsonl'}{inputs_too}: {os.strerror(self._errno or 0)}, "
+                                 f"{self.failed_writes} failed tries; session.json says '{self._status(False)}'")
                 return
 
-    def _flush(self, lines: list[bytes], fd: int | None = None, name: str = "events.jsonl") -> list[bytes]:
-        """Append and fsync; on failure keep the lines for the next try and report once."""
+    def _flush(self, inputs: list[bytes], events: list[bytes]) -> tuple[list[bytes], list[bytes]]:
+        """Append and fsync both files; what the disk refuses is kept for the next try.
+
+        The clinician hears of a spell of trouble once, when it starts, and once when writing
+        works again (a full disk fails every flush, ten times a second: one warning, not hundreds)."""
+        inputs, inputs_error = self._append(self._inputs_fd, inputs, self._inputs)
+        events, events_error = self._append(self._fd, events, self.events)
+        failed = events_error or inputs_error
+        if failed is not None:
+            error, name = failed
+            self.failed_writes += 1
+            self._errno = error.errno
+            if self.error is None:
+                self._report(f"session record: cannot write {self.directory / name}: {error.strerror or error}; "
+                             "events are kept in memory and retried (this is said once; you will be told when "
+                             "writing works again)")
+        elif self.error is not None and not self._broken and not inputs and not events:
+            self.error = None
+            if self.on_error:
+                self.on_error(f"session record: writing again; nothing was lost "
+                              f"({self.failed_writes} tries had failed)")
+        return inputs, events
+
+    def _append(self, fd: int, lines: list[bytes], appended: _Appended
+                ) -> tuple[list[bytes], tuple[OSError, str] | None]:
+        """Write ``lines`` to ``fd`` and fsync; returns (what is left to write, the error and file name)."""
         if not lines:
-            return lines
-        fd = self._fd if fd is None else fd
+            return lines, None
         data = b"".join(lines)
+        view = memoryview(data)
         try:
-            view = memoryview(data)
             while view:
                 n = os.write(fd, view)
                 view = view[n:]
@@ -182,43 +247,60 @@ class SessionWriter:
             # Keep what did not reach the file and try again at the next flush. Lines that did
             # reach it are never written twice (after a failed fsync they may or may not be on
             # disk; writing them again would duplicate them).
-            self._report(f"session record: cannot write {self.directory / name}: {e.strerror or e}; "
-                         "events are kept in memory and retried")
             done = len(data) - len(view)
-            return [data[done:]] if done < len(data) else []
-        if self.error is not None and self.on_error:
-            self.on_error("session record: writing again; nothing was lost")
-        self.error = None
+            appended.add(data[:done])
+            self.written_bytes += done
+            name = "events.jsonl" if appended is self.events else "inputs.jsonl"
+            return ([data[done:]] if done < len(data) else []), (e, name)
+        appended.add(data)
         self.written_bytes += len(data)
-        return []
+        return [], None
+
+    def _status(self, close_failed: bool) -> str:
+        """What ``session.json`` says at the end: ``complete`` only when every line reached the disk."""
+        if self._broken:
+            return "incomplete"
+        if self._lost_events or self._lost_inputs:
+            return "ended_disk_full" if self._errno in DISK_FULL_ERRNOS else "ended_write_error"
+        return "ended_write_error" if close_failed else "complete"
 
     def close(self, **final: Any) -> None:
-        """Write everything still queued, then mark ``session.json`` complete with ``final`` fields.
+        """Write everything still queued, then mark ``session.json`` with how the record ended and ``final``.
 
-        Never raises for a disk problem: the error is reported (``error``, ``on_error``) instead."""
+        At the end ``session.json`` also holds ``events_written`` (the lines in events.jsonl) and
+        ``last_hash`` (the last line's hash), so ``vr verify`` can tell a record cut short from a
+        whole one. Never raises for a disk problem: the error is reported (``error``, ``on_error``)."""
         if self._closed:
             return
         self._closed = True
         self._queue.put(_STOP)
         self._thread.join()
-        try:
-            os.close(self._fd)
-            os.close(self._inputs_fd)
-        except OSError as e:
-            self._report(f"session record: closing events.jsonl failed: {e.strerror or e}")
+        close_failed = False
+        for fd, name in ((self._fd, "events.jsonl"), (self._inputs_fd, "inputs.jsonl")):
+            try:
+                os.close(fd)
+            except OSError as e:
+                close_failed = True
+                self._report(f"session record: closing {self.directory / name} failed: {e.strerror or e}")
         self.meta.update(final)
-        self.meta["status"] = "complete" if self.error is None else "incomplete"
-        self.meta["ended_utc"] = datetime.now(timezone.utc).isoformat(timespec="seconds")
+        self.meta.update({"status": self._status(close_failed), "events_written": self.events.lines,
+                          "last_hash": self.events.last_hash,
+                          "ended_utc": datetime.now(timezone.utc).isoformat(timespec="seconds")})
+        if self.failed_writes:
+            self.meta["storage"] = {"failed_writes": self.failed_writes, "events_not_written": self._lost_events,
+                                    "inputs_not_written": self._lost_inputs,
+                                    "error": os.strerror(self._errno) if self._errno else ""}
+        release_space(self.directory / RESERVE_NAME)  # room for this last header on a full disk
         try:
             self._write_meta()
         except OSError as e:
-            self._report(f"session record: cannot update session.json: {e.strerror or e}")
+            self._report(f"session record: cannot update {self.directory / 'session.json'}: {e.strerror or e}; "
+                         "it still says 'recording', so the record reads as one ended by a crash")
 
     def _report(self, message: str) -> None:
-        if message != self.error:
-            self.error = message
-            if self.on_error:
-                self.on_error(message)
+        self.error = message
+        if self.on_error:
+            self.on_error(message)
 
     def __enter__(self) -> SessionWriter:
         return self
