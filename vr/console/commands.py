@@ -1,12 +1,13 @@
 """Checking a console command before it may reach the session.
 
-A request body is checked completely here, on the server's thread: anything wrong is answered
+A request body is checked completely here, in the console's process: anything wrong is answered
 with a message saying which field and what is allowed, and nothing of it reaches the session.
 What passes becomes a ``Command`` (the session core's), a ``Rating`` or the patient's words.
 """
 
 from __future__ import annotations
 
+import json
 import math
 import re
 from dataclasses import dataclass
@@ -38,6 +39,25 @@ class Parsed:
     @property
     def name(self) -> str:
         return "rating" if self.rating else "say" if self.words is not None else self.command.name
+
+
+def decode(raw: bytes | str) -> Any:
+    """A body's JSON, refusing a key given twice in one object: JSON parsers disagree on which of
+    the two counts (Python's takes the last), so what a sender meant cannot be known."""
+    def pairs(items: list[tuple[str, Any]]) -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        for key, value in items:
+            if key in out:
+                raise BadCommand(f"the key {key!r} appears twice in one object; send each field once")
+            out[key] = value
+        return out
+
+    try:
+        return json.loads(raw or b"null", object_pairs_hook=pairs)
+    except BadCommand:
+        raise
+    except ValueError:  # (UnicodeDecodeError is one too)
+        raise BadCommand('the body is not JSON; send e.g. {"command": "pause", "id": "c-1"}') from None
 
 
 def parse(body: Any, info: dict[str, Any]) -> Parsed:

@@ -2,65 +2,40 @@
 
 Routes (``docs/console.md`` is the reference): the page (``/``, ``/static/...``), ``GET
 /api/info``, ``/api/state``, ``/api/events``, ``/api/mirror.jpg``, ``POST /api/command`` and the
-WebSocket ``/api/ws``. Every request passes three checks first: the ``Host`` (a loopback server
-answers loopback names only, against DNS rebinding), the ``Origin`` (another site's page is
-refused) and, on a network address, the session's token. A bad request is answered here and
-never reaches the session: only checked commands go down the pipe to the frame loop, at most
-``MAX_COMMANDS_PER_S`` a second. Up the pipe come the console's events (numbered by the hub, kept in
+WebSocket ``/api/ws``. Every request passes the checks of ``vr.console.guard`` first (the
+``Host``, the ``Origin``, on a network address the session's token). A bad request is answered
+here and never reaches the session: only checked commands go down the pipe to the frame loop,
+once per id, at most ``intake.MAX_COMMANDS_PER_S`` a second but panic, stop and pause never limited
+(``vr.console.intake``). Up the pipe come the console's events (numbered by the hub, kept in
 ``ConsoleStore``), the state and the mirror pictures (JPEG).
 """
 
 from __future__ import annotations
 
 import asyncio
-import hmac
-import ipaddress
-import itertools
 import json
 import secrets
 import time
-from collections import OrderedDict, deque
 from dataclasses import replace
 from pathlib import Path
 
 from aiohttp import WSMsgType, web
 
-from vr.console.commands import BadCommand, parse
-from vr.console.store import KEEP_IDS, ConsoleStore
+from vr.console.commands import BadCommand, Parsed, decode, parse
+from vr.console.guard import MAX_BODY, Guard, error, is_loopback, own_names, reachable
+from vr.console.intake import Conflict, Intake, TooMany
+from vr.console.store import ConsoleStore
+
+__all__ = ["ConsoleServer", "serve", "is_loopback"]   # is_loopback: for the command line
 
 STATIC = Path(__file__).parent / "static"
-MAX_BODY = 16 * 1024
 ANSWER_WITHIN_S = 2.0
 STATE_MIN_S = 0.05        # a client gets at most 20 states a second (more when there is news)
 SEND_TIMEOUT_S = 10.0
-COOKIE = "vr_console"
 DEFAULT_PORT = 8765
 MIRROR_WANTED_S = 3.0     # a GET of the mirror keeps pictures coming this long
-MAX_COMMANDS_PER_S = 50
 PORT_TRIES = 11
-
-
-def is_loopback(host: str) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
-
-
-def _reachable(host: str) -> str:
-    """The address to print: for 'every address' (0.0.0.0, ::), this computer's address on its LAN."""
-    if host not in ("0.0.0.0", "::", ""):
-        return host
-    import socket
-
-    try:
-        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
-            probe.connect(("10.255.255.255", 1))  # no packet is sent; this only picks the outgoing interface
-            return probe.getsockname()[0]
-    except OSError:
-        return socket.gethostname()
+STATUS = {BadCommand: 400, Conflict: 409, TooMany: 429}   # a refused request's HTTP status
 
 
 def _dumps(obj) -> str:
@@ -71,14 +46,6 @@ def _plain(value):
     """numpy scalars and arrays, and anything else odd in an event's data."""
     tolist = getattr(value, "tolist", None)
     return tolist() if tolist is not None else str(value)
-
-
-class TooMany(Exception):
-    """More commands in a second than any clinician sends (the API answers 429)."""
-
-
-def _error(status: int, message: str) -> web.Response:
-    return web.Response(status=status, text=_dumps({"error": message}), content_type="application/json")
 
 
 def serve(conn, info: dict, host: str, port: int | None, token: str | None) -> None:
@@ -113,23 +80,22 @@ class ConsoleServer:
         self.host = host
         self.port = port
         self.token = None if is_loopback(host) else (token or secrets.token_urlsafe(16))
+        self.guard = Guard(self.token, own_names(host) if self.token else ())
         self.url = ""
         self.store = ConsoleStore()
+        self.intake = Intake(self.store)
         self._runner: web.AppRunner | None = None
         self._tick = asyncio.Event()
         self._sockets: set[web.WebSocketResponse] = set()
-        self._answers: OrderedDict[str, asyncio.Future] = OrderedDict()
-        self._numbers = itertools.count(1)
         self._mirror_jpeg: bytes | None = None
         self._mirror_version = 0
         self._mirror_until = 0.0
         self._mirror_viewers = 0
         self._watch_sent = (False, 0)
-        self._sent_at: deque[float] = deque()
 
     # -- life --------------------------------------------------------------------------------------
     async def bind(self) -> None:
-        app = web.Application(client_max_size=MAX_BODY, middlewares=[self._guard])
+        app = web.Application(client_max_size=MAX_BODY, middlewares=[self.guard.middleware])
         app.router.add_get("/", self._page)
         app.router.add_static("/static", STATIC, show_index=False, follow_symlinks=False)
         app.router.add_get("/api/info", self._info)
@@ -150,7 +116,7 @@ class ConsoleServer:
                 last = e
                 continue
             self.port = site._server.sockets[0].getsockname()[1]  # the real port when 0 was asked for
-            shown = _reachable(self.host)
+            shown = reachable(self.host)
             shown = f"[{shown}]" if ":" in shown else shown
             self.url = f"http://{shown}:{self.port}/" + (f"?token={self.token}" if self.token else "")
             return
@@ -176,7 +142,7 @@ class ConsoleServer:
                 for kind, item in self.conn.recv():
                     if kind == "events":
                         for result in self.store.add_events(item):
-                            self._answer(result["id"], result)
+                            self.intake.answer(result["id"], result)
                     elif kind == "state":
                         self.store.set_state(item)
                     elif kind == "mirror":
@@ -184,7 +150,7 @@ class ConsoleServer:
                         self._mirror_version += 1
                     elif kind == "taken":  # ratings and words: the frame took them for its step
                         for cid in item:
-                            self._answer(cid, {"id": cid, "status": "applied"})
+                            self.intake.answer(cid, {"id": cid, "status": "applied"})
                     elif kind == "close":
                         raise EOFError
         except (EOFError, OSError):
@@ -192,11 +158,6 @@ class ConsoleServer:
             loop.stop()
             return
         self._pulse()
-
-    def _answer(self, cid: str, result: dict) -> None:
-        answer = self._answers.get(cid)
-        if answer is not None and not answer.done():
-            answer.set_result(result)
 
     def _pulse(self) -> None:
         tick, self._tick = self._tick, asyncio.Event()
@@ -218,48 +179,6 @@ class ConsoleServer:
     def state(self) -> dict:
         return {**self.store.state, "seq": self.store.seq, "viewers": len(self._sockets)}
 
-    # -- checks --------------------------------------------------------------------------------------
-    def _host_ok(self, request: web.Request) -> bool:
-        if self.token is not None:
-            return True  # the token guards a network address; a rebound name never carries its cookie
-        host = request.host.rsplit(":", 1)[0].strip("[]") if request.host else ""
-        return is_loopback(host)
-
-    def _token_ok(self, request: web.Request) -> bool:
-        if self.token is None:
-            return True
-        auth = request.headers.get("Authorization", "")
-        given = [auth[7:].strip()] if auth.startswith("Bearer ") else []
-        given += [request.cookies.get(COOKIE, ""), request.query.get("token", "")]
-        return any(g and hmac.compare_digest(g.encode(), self.token.encode()) for g in given)
-
-    @web.middleware
-    async def _guard(self, request: web.Request, handler):
-        if not self._host_ok(request):
-            return _error(403, "this console answers on its own address only (the Host header names another)")
-        origin = request.headers.get("Origin")
-        if origin is not None and origin != f"{request.scheme}://{request.host}":
-            return _error(403, "requests from another site's page are refused")
-        if not self._token_ok(request):
-            return _error(401, "this console needs its token: open the full address printed when the session "
-                               "started, or send 'Authorization: Bearer TOKEN'")
-        if request.method == "POST" and request.content_type != "application/json":
-            return _error(415, "send the command as JSON with 'Content-Type: application/json'")
-        try:
-            response = await handler(request)
-        except web.HTTPRequestEntityTooLarge:
-            return _error(413, f"the body is larger than {MAX_BODY // 1024} KiB")
-        except web.HTTPException as e:
-            if e.status >= 400:
-                return _error(e.status, e.reason)
-            raise
-        if self.token is not None and request.query.get("token") and request.path == "/":
-            response.set_cookie(COOKIE, self.token, httponly=True, samesite="Strict", path="/")
-        response.headers.setdefault("Cache-Control", "no-store")
-        response.headers["X-Content-Type-Options"] = "nosniff"
-        response.headers["Referrer-Policy"] = "no-referrer"
-        return response
-
     # -- routes --------------------------------------------------------------------------------------
     async def _page(self, request: web.Request) -> web.StreamResponse:
         response = web.FileResponse(STATIC / "index.html")
@@ -278,7 +197,7 @@ class ConsoleServer:
         try:
             since = int(request.query.get("since", "0"))
         except ValueError:
-            return _error(400, "'since' must be a whole number (the 'next' of the last answer)")
+            return error(400, "'since' must be a whole number (the 'next' of the last answer)")
         events, seq = self.store.events_since(since)
         return web.Response(text=_dumps({"events": events, "next": seq}), content_type="application/json")
 
@@ -292,48 +211,32 @@ class ConsoleServer:
 
     async def _command(self, request: web.Request) -> web.Response:
         try:
-            body = json.loads(await request.read() or b"null")
-        except (ValueError, UnicodeDecodeError):
-            return _error(400, 'the body is not JSON; send e.g. {"command": "pause", "id": "c-1"}')
-        try:
-            answer = await self.apply(body)
-        except BadCommand as e:
-            return _error(400, str(e))
-        except TooMany as e:
-            return _error(429, str(e))
+            answer = await self.apply(decode(await request.read()))
+        except tuple(STATUS) as e:
+            return error(STATUS[type(e)], str(e))
         if answer is None:
-            return _error(503, "the session has ended")
+            return error(503, "the session has ended", ended=True)
         return web.Response(text=_dumps(answer), content_type="application/json")
 
     async def apply(self, body) -> dict | None:
-        """Check a command, queue it once per id, and wait (briefly) for the session's answer."""
+        """Check a command, queue it once per id, and wait (briefly) for the session's answer.
+        None: the session has ended. Raises ``BadCommand``, ``Conflict`` or ``TooMany``."""
         parsed = parse(body, self.info)
         if self.store.ended:
             return None
-        cid = parsed.id or f"api-{next(self._numbers)}"
-        known = self._answers.get(cid)
-        if known is not None:
-            return {**await self._wait(known, cid), "repeat": True}
-        if cid in self.store.results:  # applied before this process was started again
-            return {**self.store.results[cid], "repeat": True}
-        now = time.monotonic()
-        while self._sent_at and now - self._sent_at[0] > 1.0:
-            self._sent_at.popleft()
-        if len(self._sent_at) >= MAX_COMMANDS_PER_S:
-            raise TooMany(f"more than {MAX_COMMANDS_PER_S} commands in a second; try again shortly")
-        self._sent_at.append(now)
-        answer = self.loop.create_future()
-        self._answers[cid] = answer
-        while len(self._answers) > KEEP_IDS:
-            self._answers.popitem(last=False)
+        ticket = self.intake.admit(parsed, time.monotonic())
+        if ticket.send:
+            self._send_down(parsed, ticket.id)
+        answer = await self._wait(ticket.answer, ticket.id)
+        return {**answer, "repeat": True} if ticket.repeat else answer
+
+    def _send_down(self, parsed: Parsed, cid: str) -> None:
         if parsed.command is not None:
             self._tell("command", replace(parsed.command, id=cid))
+        elif parsed.rating is not None:
+            self._tell("rating", {"id": cid, "rating": parsed.rating})
         else:
-            if parsed.rating is not None:
-                self._tell("rating", {"id": cid, "rating": parsed.rating})
-            else:
-                self._tell("say", {"id": cid, "text": parsed.words})
-        return await self._wait(answer, cid)
+            self._tell("say", {"id": cid, "text": parsed.words})
 
     @staticmethod
     async def _wait(answer: asyncio.Future, cid: str) -> dict:
@@ -346,7 +249,7 @@ class ConsoleServer:
         try:
             seq = max(int(request.query.get("since", "0")), 0)
         except ValueError:
-            return _error(400, "'since' must be a whole number")
+            return error(400, "'since' must be a whole number")
         ws = web.WebSocketResponse(heartbeat=10.0, max_msg_size=MAX_BODY)
         await ws.prepare(request)
         self._sockets.add(ws)
@@ -393,30 +296,45 @@ class ConsoleServer:
                 pass
 
     async def _read(self, ws: web.WebSocketResponse, client: dict) -> None:
-        async for msg in ws:
-            if msg.type != WSMsgType.TEXT:
-                continue
-            try:
-                body = json.loads(msg.data)
-            except ValueError:
-                await self._send(ws, {"type": "error", "error": "not JSON"})
-                continue
-            kind = body.get("type") if isinstance(body, dict) else None
-            if kind == "mirror":
-                on = bool(body.get("on"))
-                if on != client["mirror"]:
-                    self._mirror_viewers += 1 if on else -1
-                    client["mirror"] = on
-                    self._watch()
-            elif kind == "command":
+        # Each command is answered by a task of its own: one waiting for its frame never holds up
+        # the next (a panic behind a dozen notes). Each is queued, in order, before its task first waits.
+        tasks: set[asyncio.Task] = set()
+        try:
+            async for msg in ws:
+                if msg.type != WSMsgType.TEXT:
+                    continue
                 try:
-                    answer = await self.apply({k: v for k, v in body.items() if k != "type"})
+                    body = decode(msg.data)
                 except BadCommand as e:
-                    answer = {"id": body.get("id"), "status": "error", "error": str(e)}
-                await self._send(ws, {"type": "result", **(answer or {"status": "error",
-                                                                      "error": "the session has ended"})})
-            else:
-                await self._send(ws, {"type": "error", "error": "messages are {'type': 'command'|'mirror', ...}"})
+                    await self._send(ws, {"type": "error", "error": str(e)})
+                    continue
+                kind = body.get("type") if isinstance(body, dict) else None
+                if kind == "mirror":
+                    on = bool(body.get("on"))
+                    if on != client["mirror"]:
+                        self._mirror_viewers += 1 if on else -1
+                        client["mirror"] = on
+                        self._watch()
+                elif kind == "command":
+                    task = asyncio.ensure_future(self._ws_command(ws, {k: v for k, v in body.items() if k != "type"}))
+                    tasks.add(task)
+                    task.add_done_callback(tasks.discard)
+                    await asyncio.sleep(0)  # let it queue its command now, before the next message
+                else:
+                    await self._send(ws, {"type": "error", "error": "messages are {'type': 'command'|'mirror', ...}"})
+        finally:
+            for task in tasks:
+                task.cancel()
+
+    async def _ws_command(self, ws: web.WebSocketResponse, body: dict) -> None:
+        try:
+            answer = await self.apply(body) or {"status": "error", "code": 503, "error": "the session has ended"}
+        except tuple(STATUS) as e:
+            answer = {"id": body.get("id"), "status": "error", "code": STATUS[type(e)], "error": str(e)}
+        try:
+            await self._send(ws, {"type": "result", **answer})
+        except (ConnectionError, asyncio.TimeoutError, RuntimeError):
+            pass  # the viewer went away; the command stands
 
     @staticmethod
     async def _send(ws: web.WebSocketResponse, message: dict) -> None:

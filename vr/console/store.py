@@ -21,6 +21,7 @@ class ConsoleStore:
         self.state: dict = {}
         self.ended = False
         self.results: OrderedDict[str, dict] = OrderedDict()   # command id -> the session's answer
+        self.marks: dict[str, tuple] = {}                       # command id -> what it said (see intake.mark_of)
         self._events: deque[dict] = deque(maxlen=KEEP_EVENTS)
         self._kept: list[dict] = []
 
@@ -38,8 +39,9 @@ class ConsoleStore:
                 applied = bool(data.get("applied"))
                 self.results[cid] = {"id": cid, "status": "applied" if applied else "refused", "t_s": item["t_s"],
                                      **({} if applied else {"reason": data.get("reason", "")})}
+                self.marks[cid] = (data.get("command"), data.get("value"), data.get("text", ""))
                 while len(self.results) > KEEP_IDS:
-                    self.results.popitem(last=False)
+                    self.marks.pop(self.results.popitem(last=False)[0], None)
                 answers.append(self.results[cid])
         return answers
 
