@@ -152,3 +152,51 @@ def test_words_and_an_authored_line_reach_the_humans(browser, tmp_path):
     turns = [t for t in recorded(run, "speech_turn") if t.get("by") == "clinician"]
     assert [t["human"] for t in turns] == [human]
     assert turns[0]["request"] in [e["request"] for e in recorded(run, "utterance") if e["speaker"] == human]
+
+
+def test_the_page_retries_panic_with_the_same_id_until_it_is_answered(browser, tmp_path):
+    """On a network address (the token in the address once, then the cookie). The first tries of a
+    panic fail: no connection, 429, the answer lost on its way back (the session got it), a proxy's
+    503. The page keeps trying with the same id until the server answers, and panic applies once."""
+    run = ConsoleRun(tmp_path / "rec", "--no-dialogue", host="0.0.0.0")
+    try:
+        page, errors = open_console(browser, run)
+        assert "token" not in page.url                                     # the address is clean again
+        tries: list[str] = []
+
+        def flaky(route):
+            body = json.loads(route.request.post_data or "{}")
+            if body.get("command") != "panic":
+                route.continue_()
+                return
+            tries.append(body["id"])
+            if len(tries) == 1:
+                route.abort("connectionrefused")
+            elif len(tries) == 2:
+                route.fulfill(status=429, content_type="application/json", body='{"error": "too many"}')
+            elif len(tries) == 3:
+                route.fetch()                       # it reaches the session...
+                route.abort("connectionreset")      # ... and the answer is lost
+            elif len(tries) == 4:
+                route.fulfill(status=503, content_type="text/plain", body="upstream busy")
+            else:
+                route.continue_()
+
+        page.route("**/api/command", flaky)
+        with page.expect_response(lambda r: r.url.endswith("/api/command") and r.status == 200,
+                                  timeout=30_000) as answered:
+            page.click("#panic")
+        answer = answered.value.json()
+        assert answer["status"] == "applied" and answer["repeat"] is True and answer["id"] == tries[0]
+        assert len(tries) == 5 and len(set(tries)) == 1
+        run.wait_for(lambda s: s["mode"] == "safe")
+        expect(page.locator(f'#log li[data-id="{tries[0]}"] .s')).to_have_text("applied")
+        page.unroute("**/api/command")
+        page.click("#pause")                                               # leaves the safe scene
+        run.wait_for(lambda s: s["mode"] == "running")
+        assert not errors, errors
+    finally:
+        run.stop()
+    panics = [e for e in recorded(run, "clinician_command") if e["command"] == "panic"]
+    assert [(e["id"], e["applied"]) for e in panics] == [(tries[0], True)]
+    assert len(recorded(run, "panic")) == 1

@@ -35,21 +35,11 @@ const BANDS = ['warm', 'neutral', 'curt', 'critical', 'hostile'];
 const BAND_UPPER = [0.2, 0.4, 0.6, 0.8, 1.0001];
 const bandFor = (x) => BANDS[BAND_UPPER.findIndex((u) => x < u)] || BANDS[BANDS.length - 1];
 
-// ===== Token: the server already set a cookie; keep a copy as a fallback, clean the address ======
-const TOKEN = (() => {
-  const url = new URL(location.href);
-  const token = url.searchParams.get('token') || '';
-  if (token) {
-    url.searchParams.delete('token');
-    history.replaceState(history.state, '', url.pathname + url.search + url.hash);
-  }
-  return token;
-})();
-
+// ===== The token: on a network address the server took it from the address of the page's first
+// load, set its cookie and sent the browser back to the address without it. Every request and the
+// WebSocket carry that cookie; the page never sees the token (the API does not take it in an address).
 function api(path, opts = {}) {
-  const headers = { ...(opts.headers || {}) };
-  if (TOKEN) headers.Authorization = `Bearer ${TOKEN}`;
-  return fetch(path, { ...opts, headers, credentials: 'same-origin', cache: 'no-store' });
+  return fetch(path, { ...opts, credentials: 'same-origin', cache: 'no-store' });
 }
 
 // ===== Session data =============================================================================
@@ -67,32 +57,65 @@ function allowed(command) {
   return !!S.info && Array.isArray(S.info.commands) && S.info.commands.includes(command);
 }
 
-// ===== Commands: POST with a fresh id, retried with the same id on network failure ==============
+// ===== Commands: POST with a fresh id; a retry keeps the id, so the server applies it once ========
 const TAG = Array.from(crypto.getRandomValues(new Uint8Array(4)), (b) => b.toString(16).padStart(2, '0')).join('');
 let counter = 0;
 const logEntries = new Map();   // id -> log <li>
+// Panic, stop and pause are tried until the server answers: the network dropping, the server
+// busy or starting again (429, 5xx), an answer lost on its way back. Other commands: 4 tries.
+const URGENT = new Set(['panic', 'stop', 'pause']);
+const TRY_AGAIN = new Set([408, 425, 429, 500, 502, 503, 504]);
+const TRY_TIMEOUT_MS = 5000;          // the server answers within about 2 s ("queued" at worst)
+const BACKOFF_MS = [250, 500, 1000, 2000];
+const retrying = new Map();           // urgent command -> {stop()} of its tries still going on
 
 async function send(command, fields = {}) {
   const id = `c-${TAG}-${++counter}`;
   const entry = logCommand(id, command, fields);
   if (!allowed(command)) { setLogStatus(entry, 'refused', 'not available in this session'); return null; }
+  if (command === 'resume') retrying.get('pause')?.stop();   // a pause still being tried must not land after this
+  const urgent = URGENT.has(command), me = { stopped: false, stop() { this.stopped = true; } };
+  if (urgent) retrying.set(command, me);
   const body = JSON.stringify({ command, id, ...fields });
-  for (let attempt = 0; ; attempt++) {
-    try {
-      const r = await api('/api/command', { method: 'POST', headers: { 'Content-Type': 'application/json' }, body });
-      const text = await r.text();
-      let answer = null;
-      try { answer = JSON.parse(text); } catch (_) { /* a plain-text error */ }
-      if (r.ok && answer) { setLogStatus(entry, answer.status || 'applied', answer.reason); return answer; }
-      if ([502, 504].includes(r.status)) throw new Error(`HTTP ${r.status}`);   // a proxy hiccup: retry
-      const why = answer ? (answer.error || answer.message || answer.reason || JSON.stringify(answer)) : text;
-      setLogStatus(entry, 'error', `${r.status}${why ? ': ' + why.slice(0, 160) : ''}`);
-      return null;
-    } catch (err) {
-      if (attempt >= 3) { setLogStatus(entry, 'failed', `network: ${err.message}`); return null; }
-      setLogStatus(entry, 'retrying', `try ${attempt + 2} of 4`);
-      await sleep(500 * 2 ** attempt);
+  // (While trying, the log keeps a status the record already gave this id: it came by the socket.)
+  const progress = (status, why) => { if (!entry.dataset.recorded) setLogStatus(entry, status, why); };
+  try {
+    for (let attempt = 0; ; attempt++) {
+      const got = await tryOnce(body);
+      if (got.answer) {
+        setLogStatus(entry, got.answer.status || 'applied', got.answer.reason || (attempt ? `answered at try ${attempt + 1}` : ''));
+        return got.answer;
+      }
+      if (!got.again) { setLogStatus(entry, 'error', got.why); return null; }
+      if (me.stopped) { progress('failed', `${got.why}; not tried again: resume was sent after it`); return null; }
+      if (S.state?.mode === 'ended') { progress('ended', 'the session has ended'); return null; }
+      if (!urgent && attempt >= 3) { progress('failed', got.why); return null; }
+      progress('retrying', `${got.why}; try ${attempt + 2}${urgent ? ', until the console answers' : ' of 4'}`);
+      await sleep(BACKOFF_MS[Math.min(attempt, BACKOFF_MS.length - 1)] * (0.8 + 0.4 * Math.random()));
     }
+  } finally {
+    if (retrying.get(command) === me) retrying.delete(command);
+  }
+}
+
+/** One POST: {answer} when the server answered the command, else {again, why}. */
+async function tryOnce(body) {
+  const abort = new AbortController();
+  const timer = setTimeout(() => abort.abort(), TRY_TIMEOUT_MS);
+  try {
+    const r = await api('/api/command', { method: 'POST', headers: { 'Content-Type': 'application/json' }, body,
+      signal: abort.signal });
+    const text = await r.text();
+    let answer = null;
+    try { answer = JSON.parse(text); } catch (_) { /* a plain-text error, from a proxy say */ }
+    if (r.ok && answer) return { answer };
+    const why = answer ? (answer.error || answer.message || answer.reason || JSON.stringify(answer)) : text;
+    const again = TRY_AGAIN.has(r.status) && !answer?.ended;   // (503 with ended: the session is over)
+    return { again, why: `${r.status}${why ? ': ' + String(why).slice(0, 160) : ''}` };
+  } catch (err) {
+    return { again: true, why: abort.signal.aborted ? 'no answer within 5 s' : `network: ${err.message}` };
+  } finally {
+    clearTimeout(timer);
   }
 }
 
@@ -130,7 +153,6 @@ let ws = null, wsDelay = 500, lastMessage = 0, mirrorUrl = null;
 function wsUrl() {
   const q = new URLSearchParams();
   if (S.helloSeen) q.set('since', String(S.lastSeq));
-  if (TOKEN) q.set('token', TOKEN);
   const qs = q.toString();
   return `${location.protocol === 'https:' ? 'wss:' : 'ws:'}//${location.host}/api/ws${qs ? '?' + qs : ''}`;
 }
@@ -254,6 +276,7 @@ function onCommandEvent(d, live, t) {
   const li = (d.id ? logEntries.get(d.id) : null) || logCommand(d.id || `ev-${t}-${d.command}`, d.command,
     { value: d.value, text: d.text }, `${mmss(t)}`, d.source);
   setLogStatus(li, d.applied === false ? 'refused' : 'applied', d.reason);
+  li.dataset.recorded = '1';
   if (d.applied === false && live) toast(`Refused: ${d.command}${d.reason ? ' — ' + d.reason : ''}`, 'refused');
 }
 
