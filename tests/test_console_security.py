@@ -201,7 +201,7 @@ def test_the_token_in_the_address_only_opens_the_page(network):
     assert status == 200 and b"<html" in page.lower()
     assert raw(network, "GET", "/api/state", jar)[0] == 200
     assert raw(network, "GET", "/static/console.js", jar)[0] == 200
-    assert raw(network, "GET", "/", )[0] == 401
+    assert raw(network, "GET", "/")[0] == 401
     assert asyncio.run(ws_first(network, "api/ws", jar)) == ["hello"]
     assert asyncio.run(ws_first(network, "api/ws", {"Authorization": f"Bearer {token}"})) == ["hello"]
 
