@@ -121,7 +121,7 @@ def frames(minutes: float, dialogue: bool, work: Path) -> dict:
     out = work / ("on" if dialogue else "off")
     started = time.perf_counter()
     result = run_rendered(load_profile(ROOT / "exposure_profiles" / "job_interview.yaml"), backend_kind="offscreen",
-                          seconds=minutes * 60.0, seed=4, out=out, pseudonym="BENCH-02", size=(160, 90), fps=90.0,
+                          seconds=minutes * 60.0, seed=4, out=out, pseudonym="B-02", size=(160, 90), fps=90.0,
                           on_loop=script, dialogue=dialogue)
     events = [json.loads(line) for line in (out / "events.jsonl").read_text().splitlines()]
     stats = [e for e in events if e["kind"] == "frame_stats"]

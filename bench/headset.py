@@ -124,7 +124,7 @@ def main() -> None:
             tm.add(frame_end, "bench-frame-end", sort=2000)
 
         run_rendered(load_profile(ROOT / "exposure_profiles" / args.profile), backend_kind="openxr", seconds=None,
-                     seed=1, out=work / "record", pseudonym="BENCH-01", size=(320, 180), on_loop=script)
+                     seed=1, out=work / "record", pseudonym="B-01", size=(320, 180), on_loop=script)
         for name in ("bench-before-draw", "bench-after-draw", "bench-fold-finish", "bench-frame-end"):
             from direct.task.TaskManagerGlobal import taskMgr
 

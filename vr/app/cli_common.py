@@ -26,7 +26,7 @@ def add_common(p: argparse.ArgumentParser, *, seconds: float, profile_required: 
     p.add_argument("--seed", type=int, default=1, help="random seed (same seed, same session)")
     p.add_argument("--out", metavar="DIR", help="new session folder (default: sessions/<pseudonym>_<time>)")
     p.add_argument("--patient", metavar="K=V,...", help="synthetic patient parameters, e.g. sensitivity=1.3")
-    p.add_argument("--pseudonym", default="SIM-0001", help="patient pseudonym (letters-digits, never a name)")
+    p.add_argument("--pseudonym", default="SIM-0001", help="patient pseudonym: 1-3 capital letters, a hyphen, 2-5 digits, e.g. P-0042 (never a name)")
     p.add_argument("-q", "--quiet", action="store_true", help="print nothing on success")
 
 

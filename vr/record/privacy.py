@@ -1,7 +1,11 @@
 """Pseudonyms and private files: a session record never holds a name and is readable by its owner only.
 
-Pseudonym format: 1-6 capital letters, a hyphen, then 2-12 digits (``P-0042``, ``SIM-7``
-is too short, ``CLINIC-20260114``). Digits only after the hyphen, so no name fits the pattern.
+Pseudonym format: a site or study code of 1-3 capital letters, a hyphen, then 2-5 digits
+(``P-0042``, ``XR-07``, ``SIM-0001``). The shape leaves no room for a name (four letters would
+already fit ``JOHN``, five ``SMITH``) or a date of birth (six digits fit ``DDMMYY``, eight
+``YYYYMMDD``), and nothing else: no lower case, no spaces, no line breaks or other control
+characters, since the pseudonym becomes part of folder and file names. The letters are a code
+for the site or study, never the patient's initials.
 """
 
 from __future__ import annotations
@@ -11,22 +15,53 @@ import re
 import secrets
 from pathlib import Path
 
-PSEUDONYM_RE = re.compile(r"^[A-Z]{1,6}-[0-9]{2,12}$")
+PSEUDONYM_RE = re.compile(r"[A-Z]{1,3}-[0-9]{2,5}")   # always with fullmatch: '$' would let a newline through
+MAX_LETTERS = 3
+MAX_DIGITS = 5
 DIR_MODE = 0o700
 FILE_MODE = 0o600
 
 
 def check_pseudonym(value: str) -> str:
-    """Return ``value`` if it is a valid pseudonym; raise ``ValueError`` explaining the format otherwise."""
-    if not PSEUDONYM_RE.match(value or ""):
-        raise ValueError(f"{value!r} is not a pseudonym: use 1-6 capital letters, a hyphen and 2-12 digits, "
-                         "e.g. P-0042 (never a name)")
-    return value
+    """Return ``value`` if it is a valid pseudonym; raise ``ValueError`` saying what is wrong otherwise.
+
+    The whole string must match (``fullmatch``): a trailing newline or space is refused, not trimmed,
+    so the folder and file names made from it are exactly what was checked."""
+    text = value if isinstance(value, str) else ""
+    if PSEUDONYM_RE.fullmatch(text):
+        return text
+    raise ValueError(f"{value!r} is not a pseudonym: {_why(text)}; use 1-{MAX_LETTERS} capital letters "
+                     f"(a site or study code), a hyphen and 2-{MAX_DIGITS} digits, e.g. P-0042 "
+                     "(never a name, initials or a date of birth)")
+
+
+def _why(text: str) -> str:
+    """What is wrong with ``text``, in the words a clinician needs to pick a better one."""
+    if not text:
+        return "it is empty"
+    if any(c.isspace() or not c.isprintable() for c in text):
+        return "it holds a space, a line break or another control character"
+    letters, hyphen, digits = text.partition("-")
+    if not hyphen:
+        return "it has no hyphen between the code and the number"
+    if not letters.isalpha():
+        return "the part before the hyphen must be letters only"
+    if not (letters.isascii() and letters.isupper()):
+        return "the letters must be plain capitals A-Z"
+    if len(letters) > MAX_LETTERS:
+        return f"{len(letters)} letters before the hyphen could be a name"
+    if not digits:
+        return "there is no number after the hyphen"
+    if not re.fullmatch(r"[0-9]+", digits):
+        return "the part after the hyphen must be digits only"
+    if len(digits) > MAX_DIGITS:
+        return f"{len(digits)} digits could be a date of birth"
+    return f"{len(digits)} digit{'' if len(digits) == 1 else 's'} is too short a number"
 
 
 def new_pseudonym(prefix: str = "P") -> str:
-    """A random pseudonym such as ``P-482913``."""
-    return check_pseudonym(f"{prefix}-{secrets.randbelow(900000) + 100000}")
+    """A random pseudonym such as ``P-48291``."""
+    return check_pseudonym(f"{prefix}-{secrets.randbelow(90000) + 10000}")
 
 
 def make_private_dir(path: Path) -> None:
