@@ -21,6 +21,7 @@ def _yaml_files(paths: list[str]) -> list[Path]:
 
 def cmd_validate(args: argparse.Namespace) -> int:
     from vr.config import ConfigError, validate_file
+    from vr.config.text import printable
 
     files = _yaml_files(args.paths)
     if not files:
@@ -36,7 +37,7 @@ def cmd_validate(args: argparse.Namespace) -> int:
             print(str(e), file=sys.stderr)
         else:
             if not args.quiet:
-                print(f"{path}: ok ({kind})")
+                print(printable(f"{path}: ok ({kind})"))
     if bad:
         print(f"{bad} of {len(files)} file(s) have problems", file=sys.stderr)
     return EXIT_INVALID if bad else EXIT_OK
@@ -60,11 +61,11 @@ def cmd_verify(args: argparse.Namespace) -> int:
     worst = EXIT_OK
     for folder in args.dirs:
         path = Path(folder)
-        if not (path / "events.jsonl").is_file() and not path.is_file():
+        if not path.exists() or (path.is_dir() and not (path / "events.jsonl").exists()):
             print(f"vr verify: {path}: not a session record (no events.jsonl)", file=sys.stderr)
             worst = EXIT_INVALID
             continue
-        verdict = verify_events(path)
+        verdict = verify_events(path)  # unreadable files come back as problems, not exceptions
         print(verdict.text(), file=sys.stdout if verdict.ok else sys.stderr)
         if not verdict.ok:
             worst = EXIT_INVALID
@@ -73,23 +74,40 @@ def cmd_verify(args: argparse.Namespace) -> int:
 
 def cmd_report(args: argparse.Namespace) -> int:
     from vr.record import RecordError
-    from vr.record.report import course_report, session_report
 
-    try:
-        if args.patient:
-            from vr.record import check_pseudonym
+    worst = EXIT_OK
+    targets = [args.dirs[0]] if args.patient else args.dirs
+    for folder in targets:
+        try:
+            if args.patient:
+                from vr.record import check_pseudonym
+                from vr.record.course import course_report
 
-            path = course_report(Path(args.dirs[0]), check_pseudonym(args.patient),
-                                 Path(args.out) if args.out else None)
-            print(f"wrote {path}")
-            return EXIT_OK
-        for folder in args.dirs:
-            path = session_report(Path(folder))
-            print(f"wrote {path} (and samples.csv, humans.csv, ratings.csv, steps.csv, events.csv)")
-    except (RecordError, FileNotFoundError, ValueError) as e:
-        print(f"vr report: {e}", file=sys.stderr)
-        return EXIT_INVALID
-    return EXIT_OK
+                written = course_report(Path(folder), check_pseudonym(args.patient),
+                                        Path(args.out) if args.out else None)
+            else:
+                from vr.record.report import session_report
+
+                written = session_report(Path(folder))
+        except (RecordError, FileNotFoundError, ValueError) as e:
+            print(f"vr report: {e}", file=sys.stderr)
+            worst = EXIT_INVALID
+            continue
+        except OSError as e:  # the report's own files: a full disk, a folder we may not write into
+            print(f"vr report: cannot write {e.filename or folder}: {e.strerror or e}; free space or choose "
+                  "a folder you may write into (the record itself is unchanged)", file=sys.stderr)
+            worst = EXIT_INVALID
+            continue
+        files = ", ".join(p.name for p in written.files)
+        print(f"wrote {written.path}" + (f" (and {files})" if files else ""))
+        if not written.trusted:
+            more = f" (and {len(written.problems) - 1} more)" if len(written.problems) > 1 else ""
+            marked = ("the course report marks it" if args.patient else
+                      "the report and its CSV files are marked untrustworthy (see the banner and VERIFY.txt)")
+            print(f"vr report: {folder}: do not rely on this report: {written.problems[0]}{more}; {marked}",
+                  file=sys.stderr)
+            worst = EXIT_INVALID
+    return worst
 
 
 def cmd_replay(args: argparse.Namespace) -> int:

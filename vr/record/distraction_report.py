@@ -1,6 +1,9 @@
 """The distraction part of a session report: pain before, during and after, against the phases,
 with the patient's engagement in the game and the hits.
 
+Pain ratings outside 0-10 are never drawn or averaged as data: they show as red crosses at the
+plot's edge (``vr.record.trust``).
+
 Engagement is the share of time the patient's gaze was on the game (within 25 degrees of a
 target or of the way ahead), from the record's 10 Hz samples.
 """
@@ -11,6 +14,7 @@ import html
 from typing import Any
 
 from vr.record.reader import SessionRecord
+from vr.record.trust import draw_out_of_range, in_range
 
 PHASE_COLORS = ["#dbe8f5", "#f5e6cc", "#dcefdc", "#f2dbe6", "#e8e0f5", "#f5f0cc"]
 
@@ -24,7 +28,8 @@ def phases(record: SessionRecord) -> list[dict[str, Any]]:
         end = ends.get(e["index"])
         stop = end["t_s"] if end else length
         pains = [r["value"] for r in record.of_kind("rating")
-                 if r["scale"] == "pain" and r.get("when") == "during" and r.get("phase_index") == e["index"]]
+                 if r.get("scale") == "pain" and r.get("when") == "during" and r.get("phase_index") == e["index"]
+                 and in_range("pain", r.get("value"))]
         hits = sum(1 for h in record.of_kind("hit") if e["t_s"] <= h["t_s"] < stop)
         rows.append({"index": e["index"], "name": e["name"], "start_s": e["t_s"], "end_s": stop,
                      "expected_min": e["expected_min"], "engagement": end.get("engagement") if end else None,
@@ -52,7 +57,8 @@ def section(record: SessionRecord, png) -> list[str]:
     from matplotlib.figure import Figure
 
     rows = phases(record)
-    pains = [r for r in record.of_kind("rating") if r["scale"] == "pain"]
+    every_pain = [r for r in record.of_kind("rating") if r.get("scale") == "pain"]
+    pains = [r for r in every_pain if in_range("pain", r.get("value"))]  # the rest: flagged, not data
     fig = Figure(figsize=(10, 3.6), dpi=90)
     ax = fig.add_subplot()
     for k, row in enumerate(rows):
@@ -64,6 +70,7 @@ def section(record: SessionRecord, png) -> list[str]:
         pts = [(r["t_s"] / 60, r["value"]) for r in pains if r.get("when") == when]
         if pts:
             ax.plot(*zip(*pts), "o", color=color, ms=7, label=f"pain {when}", zorder=4)
+    draw_out_of_range(ax, [r for r in every_pain if not in_range("pain", r.get("value"))], 10)
     ax.set_ylim(0, 10.5)
     ax.set_ylabel("pain (0-10)")
     ax.set_xlabel("session time (min)")

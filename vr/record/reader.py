@@ -24,6 +24,7 @@ class SessionRecord:
     events: list[dict[str, Any]]
     torn_tail: str | None = None
     problems: list[str] = field(default_factory=list)
+    line_numbers: list[int] = field(default_factory=list)   # events.jsonl line of each event (from 1)
 
     def of_kind(self, *kinds: str) -> list[dict[str, Any]]:
         return [e for e in self.events if e["kind"] in kinds]
@@ -78,6 +79,7 @@ def read_record(directory: str | Path) -> SessionRecord:
     elif lines:
         torn = lines.pop().decode("utf-8", "replace")  # no newline: the write was cut short
     events: list[dict[str, Any]] = []
+    numbers: list[int] = []
     problems: list[str] = []
     for number, line in enumerate(lines, start=1):
         try:
@@ -91,7 +93,8 @@ def read_record(directory: str | Path) -> SessionRecord:
         if obj.get("seq") != len(events):
             problems.append(f"{events_path}:{number}: seq {obj.get('seq')} where {len(events)} was expected")
         events.append(obj)
-    return SessionRecord(d, meta, events, torn, problems)
+        numbers.append(number)
+    return SessionRecord(d, meta, events, torn, problems, numbers)
 
 
 def _is_number(value: Any) -> bool:

@@ -1,5 +1,8 @@
-"""``vr report``: a self-contained report.html (plots inline, no network) and CSV files per session,
-and a course report comparing one patient's sessions.
+"""``vr report``: a self-contained report.html (plots inline, no network) and CSV files per session.
+
+The record is verified first (``vr.record.verify``); one that fails is still reported, marked
+untrustworthy in the page, the CSV files and VERIFY.txt (``vr.record.trust``). The course
+report across one patient's sessions is in ``vr.record.course``.
 
 Plots are drawn with matplotlib's object API (no pyplot, so nothing global is touched) and
 embedded as PNG data; the page needs no external file, font or script.
@@ -10,15 +13,18 @@ from __future__ import annotations
 import base64
 import html
 import io
-import json
+from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
-from vr.record.reader import read_record
+from vr.record.files import replace_private
+from vr.record.reader import RecordError, read_record
 from vr.record.tables import Tables, build_tables, write_csvs
+from vr.record.trust import assess, draw_out_of_range, write_note
+from vr.record.verify import verify_events
 
 BAND_COLORS = ["#e8eef7", "#dbe8f5", "#cfe0f2", "#f5e6cc", "#f2d9b3", "#efcca0", "#ecbf8c", "#e8b27a", "#e4a467"]
 CSS = """
@@ -27,10 +33,13 @@ h1{font-size:1.6rem;margin-bottom:.2rem} h2{font-size:1.2rem;margin-top:2.2rem;b
 .meta{color:#555} table{border-collapse:collapse;margin:.6rem 0;font-size:.92rem}
 td,th{border:1px solid #ccc;padding:.25rem .55rem;text-align:right} th{background:#f3f3f3}
 td.l,th.l{text-align:left} img{max-width:100%} .note{color:#666;font-size:.88rem}
+.untrusted{border:3px solid #c0392b;background:#fdecea;color:#611a15;padding:.6rem 1rem;margin:1rem 0}
+.untrusted h2{border:0;margin-top:.2rem;color:#c0392b}
 """
 
 
-def _png(fig: Figure) -> str:
+def png(fig: Figure) -> str:
+    """A matplotlib figure as an inline ``<img>`` (PNG data, nothing to fetch)."""
     buf = io.BytesIO()
     FigureCanvasAgg(fig)
     fig.savefig(buf, format="png", bbox_inches="tight")
@@ -52,14 +61,17 @@ def _suds_plot(tables: Tables) -> str:
     ax = fig.add_subplot()
     _bands(ax, tables, numbers=True)
     for scale, color, axis in (("suds", "#1f4e8c", ax), ("pain", "#b03a2e", None)):
-        pts = [(r["t_s"] / 60, r["value"]) for r in tables.ratings if r["scale"] == scale]
-        if not pts:
+        rows = [r for r in tables.ratings if r["scale"] == scale]
+        if not rows:
             continue
         if axis is None:
             axis = ax.twinx()
             axis.set_ylim(0, 10)
             axis.set_ylabel("pain (0-10)", color=color)
-        axis.plot(*zip(*pts), "o-", color=color, ms=4, lw=1.5, label=scale.upper(), zorder=4)
+        pts = [(r["t_s"] / 60, r["value"]) for r in rows if r["in_range"]]
+        if pts:
+            axis.plot(*zip(*pts), "o-", color=color, ms=4, lw=1.5, label=scale.upper(), zorder=4)
+        draw_out_of_range(axis, [r for r in rows if not r["in_range"]], 100 if scale == "suds" else 10)
     for c in tables.commands:
         if c["applied"] and c["command"] in ("step_up", "step_down", "goto_step", "pause", "resume", "set_intensity"):
             ax.axvline(c["t_s"] / 60, color="#555", lw=0.8, ls=":", zorder=2)
@@ -68,7 +80,7 @@ def _suds_plot(tables: Tables) -> str:
     ax.set_xlabel("session time (min)")
     ax.set_ylabel("SUDS (0-100)")
     ax.set_title("SUDS and pain over the steps (numbered bands: steps; red lines: panic; dotted: clinician)")
-    return _png(fig)
+    return png(fig)
 
 
 def _intensity_plot(tables: Tables) -> str:
@@ -81,7 +93,7 @@ def _intensity_plot(tables: Tables) -> str:
     ax.set_xlim(0, max(tables.length_s / 60, 0.1))
     ax.set_ylabel("intensity")
     ax.set_xlabel("session time (min)")
-    return _png(fig)
+    return png(fig)
 
 
 def _humans_plot(tables: Tables) -> str:
@@ -104,7 +116,7 @@ def _humans_plot(tables: Tables) -> str:
     bx.set_ylabel("share looking\nat the patient")
     bx.set_xlabel("session time (min)")
     bx.set_xlim(0, max(tables.length_s / 60, 0.1))
-    return _png(fig)
+    return png(fig)
 
 
 def _avoidance(tables: Tables) -> tuple[list[tuple[int, str, float, int]], str]:
@@ -121,7 +133,7 @@ def _avoidance(tables: Tables) -> tuple[list[tuple[int, str, float, int]], str]:
     ax.set_ylim(0, 1)
     ax.set_xlabel("step")
     ax.set_ylabel("share of time looking\nat a virtual human")
-    return rows, _png(fig)
+    return rows, png(fig)
 
 
 def _summary_rows(tables: Tables) -> list[list[str]]:
@@ -137,7 +149,8 @@ def _summary_rows(tables: Tables) -> list[list[str]]:
     return rows
 
 
-def _table(header: list[str], rows: list[list[str]], left: int = 1) -> str:
+def table(header: list[str], rows: list[list[str]], left: int = 1) -> str:
+    """An HTML table, text escaped; columns 1..``left`` aligned left (the rest hold numbers)."""
     head = "".join(f'<th class="{"l" if i < left + 1 and i > 0 else ""}">{html.escape(h)}</th>'
                    for i, h in enumerate(header))
     body = "".join("<tr>" + "".join(f'<td class="{"l" if 0 < i <= left else ""}">{html.escape(str(c))}</td>'
@@ -169,30 +182,63 @@ def _frames_summary(tables: Tables) -> str:
 def _distraction(record) -> list[str]:
     from vr.record.distraction_report import section
 
-    return section(record, _png)
+    return section(record, png)
 
 
-def session_report(directory: str | Path) -> Path:
-    """Write report.html and the CSV files into the session folder; returns the report's path."""
+@dataclass
+class Written:
+    """A report on disk, and what makes it untrustworthy (empty when the records verified)."""
+
+    path: Path
+    problems: list[str] = field(default_factory=list)
+    files: list[Path] = field(default_factory=list)
+
+    @property
+    def trusted(self) -> bool:
+        return not self.problems
+
+
+def session_report(directory: str | Path) -> Written:
+    """Verify the record, then write report.html, the CSV files and VERIFY.txt into its folder.
+
+    A record that fails verification (or holds ratings outside their scales) still gets its
+    report, marked as untrustworthy (``vr.record.trust``); ``problems`` of the result say why.
+    Raises ``RecordError`` for a folder that cannot be read as a record."""
     directory = Path(directory)
+    verdict = verify_events(directory)
     record = read_record(directory)
-    tables = build_tables(record)
-    csvs = write_csvs(record, tables, directory)
+    try:
+        tables = build_tables(record)
+    except (KeyError, TypeError, ValueError, IndexError) as e:
+        first = verdict.problems[0] if verdict.problems else f"{directory / 'events.jsonl'}"
+        raise RecordError(f"{first}: the record cannot be drawn (an event lacks a field or holds a value of the "
+                          f"wrong type: {type(e).__name__} {e}); it was altered or damaged: vr verify "
+                          f"{directory} names the first bad line") from None
+    trust = assess(verdict, tables.ratings)
+    csvs = write_csvs(record, tables, directory, verified=trust.ok)
+    note = write_note(directory, trust, [p.name for p in csvs])
     meta = record.meta
     avoid_rows, avoid_png = _avoidance(tables)
     panics = len(tables.panics)
     notes = [f"{len(record.problems)} problem(s) reading the record"] if record.problems else []
     if record.torn_tail is not None:
         notes.append("the last line was cut short by a crash and is left out")
+    notes += [n[0].upper() + n[1:] for n in verdict.notes]
+    profile = meta.get("profile") if isinstance(meta.get("profile"), dict) else {}
+    scene = meta.get("scene") if isinstance(meta.get("scene"), dict) else {}
+    title = f"Session report: {profile.get('name', '?')}" + ("" if trust.ok else " (NOT VERIFIED)")
     parts = [
-        f"<h1>Session report: {html.escape(meta['profile']['name'])}</h1>",
-        f'<p class="meta">patient {html.escape(meta["patient"])} · scene {html.escape(meta["scene"]["name"])} · '
-        f'started {html.escape(meta.get("started_utc", "?"))} UTC · {tables.length_s / 60:.1f} min · '
-        f'backend {html.escape(meta.get("backend", "?"))} · seed {meta.get("seed")} · '
-        f'record {html.escape(meta.get("status", "?"))}</p>',
+        f"<h1>{html.escape(title)}</h1>",
+        trust.banner_html(),
+        f'<p class="meta">patient {html.escape(str(meta.get("patient", "?")))} · '
+        f'scene {html.escape(str(scene.get("name", "?")))} · '
+        f'started {html.escape(str(meta.get("started_utc", "?")))} UTC · {tables.length_s / 60:.1f} min · '
+        f'backend {html.escape(str(meta.get("backend", "?")))} · seed {html.escape(str(meta.get("seed")))} · '
+        f'record {html.escape(str(meta.get("status", "?")))} · '
+        f'{"verified" if trust.ok else "NOT VERIFIED"}</p>',
         *(f'<p class="note">{html.escape(n)}</p>' for n in notes),
         '<h2 id="summary">Summary</h2>',
-        _table(["step", "name", "minutes", "visits", "peak SUDS", "end SUDS", "habituation (peak-end)"],
+        table(["step", "name", "minutes", "visits", "peak SUDS", "end SUDS", "habituation (peak-end)"],
                _summary_rows(tables)),
         f"<p>Session length {tables.length_s / 60:.1f} min; panics {panics}; "
         f"SUDS ratings {sum(1 for r in tables.ratings if r['scale'] == 'suds')}; "
@@ -204,86 +250,40 @@ def session_report(directory: str | Path) -> Path:
         '<h2 id="avoidance">The patient\'s gaze: looking at the humans or away</h2>',
         '<p class="note">Share of the time with humans present that a human was within 12° of the patient\'s '
         'line of sight; lower means more looking away.</p>',
-        _table(["step", "name", "looking at humans", "samples"],
+        table(["step", "name", "looking at humans", "samples"],
                [[str(i + 1), n, f"{share:.0%}", str(k)] for i, n, share, k in avoid_rows]),
         avoid_png,
         '<h2 id="timeline">Clinician commands and panics</h2>',
-        _table(["time", "command", "applied", "source", "value", "reason"],
+        table(["time", "command", "applied", "source", "value", "reason"],
                [[_clock(c["t_s"]), c["command"], "yes" if c["applied"] else "no", c["source"], c["value"],
                  c["reason"]] for c in tables.commands]
                + [[_clock(t), "panic (safe scene)", "yes", "", "", ""] for t in tables.panics]
                + [[_clock(a["t_s"]), f"alert ({a['reason']})", "", "", "", a["message"]] for a in tables.alerts],
                left=1),
         '<h2 id="transcript">Dialogue transcript</h2>',
-        _table(["time", "speaker", "line", "text", "how / risk", "band"],
+        table(["time", "speaker", "line", "text", "how / risk", "band"],
                [[_clock(s["t_s"]), s["speaker"], s["line_id"], s["text"] or "(speaking turn)", s["intent"],
                  s["intensity"]] for s in tables.speech], left=3) if tables.speech else "<p>No one spoke.</p>",
         '<h2 id="frames">Frame timing and comfort</h2>', _frames_summary(tables),
         '<h2 id="files">Data files</h2>',
-        "<ul>" + "".join(f'<li><a href="{p.name}">{p.name}</a></li>' for p in csvs) + "</ul>",
+        "<ul>" + "".join(f'<li><a href="{p.name}">{p.name}</a></li>' for p in [*csvs, note]) + "</ul>",
         f'<p class="note">Made by vr report on {datetime.now().strftime("%Y-%m-%d %H:%M")}. '
         "The record folder is private: share this page only as the patient's consent allows.</p>",
     ]
     path = directory / "report.html"
-    path.write_text(_page(f"Session report {meta['patient']}", parts), encoding="utf-8")
-    path.chmod(0o600)
-    return path
+    write_page(path, f"Session report {meta.get('patient', '?')}", parts)
+    return Written(path, [] if trust.ok else trust.problems(), [*csvs, note])
 
 
-def course_report(root: str | Path, pseudonym: str, out: Path | None = None) -> Path:
-    """Compare every session of ``pseudonym`` under ``root``: peak SUDS per step across sessions."""
-    root = Path(root)
-    sessions = []
-    for meta_path in sorted(root.rglob("session.json")):
-        try:
-            meta = json.loads(meta_path.read_text(encoding="utf-8"))
-        except (OSError, ValueError):
-            continue
-        if meta.get("patient") == pseudonym and meta.get("format") == "vr-session":
-            record = read_record(meta_path.parent)
-            sessions.append((meta.get("started_utc", ""), meta_path.parent, record, build_tables(record)))
-    if not sessions:
-        raise FileNotFoundError(f"no sessions of {pseudonym} under {root}")
-    sessions.sort(key=lambda s: (s[0], str(s[1])))
-    names = []
-    for *_, tables in sessions:
-        for n in tables.step_names:
-            if n not in names:
-                names.append(n)
-    peaks = []
-    for *_, tables in sessions:
-        row = {}
-        for s in tables.steps:
-            if s.suds:
-                row[s.name] = max(row.get(s.name, 0), max(s.suds))
-        peaks.append(row)
-    fig = Figure(figsize=(10, 4), dpi=90)
-    ax = fig.add_subplot()
-    for name in names:
-        pts = [(k + 1, p[name]) for k, p in enumerate(peaks) if name in p]
-        if pts:
-            ax.plot(*zip(*pts), "o-", label=name[:40])
-    ax.set_xlabel("session")
-    ax.set_ylabel("peak SUDS")
-    ax.set_ylim(0, 100)
-    ax.set_xticks(range(1, len(sessions) + 1))
-    ax.legend(fontsize=7, loc="upper right")
-    header = ["session", "started (UTC)", "profile", "minutes"] + [n[:28] for n in names]
-    rows = [[str(k + 1), started, rec.meta["profile"]["name"], f"{tables.length_s / 60:.1f}"]
-            + [f"{p[n]:.0f}" if n in p else "-" for n in names]
-            for k, ((started, _, rec, tables), p) in enumerate(zip(sessions, peaks))]
-    parts = [f"<h1>Course of treatment: {html.escape(pseudonym)}</h1>",
-             f'<p class="meta">{len(sessions)} sessions under {html.escape(root.name)}</p>',
-             '<h2 id="peaks">Peak SUDS per step across sessions</h2>', _png(fig), _table(header, rows, left=3)]
-    path = out or (root / f"course_{pseudonym}.html")
-    path.write_text(_page(f"Course {pseudonym}", parts), encoding="utf-8")
-    path.chmod(0o600)
-    return path
-
-
-def _page(title: str, parts: list[str]) -> str:
+def page(title: str, parts: list[str]) -> str:
+    """A self-contained HTML page (inline style, no scripts, nothing to fetch)."""
     return (f'<!doctype html><html lang="en"><head><meta charset="utf-8"><title>{html.escape(title)}</title>'
             f"<style>{CSS}</style></head><body>" + "\n".join(parts) + "</body></html>\n")
+
+
+def write_page(path: Path, title: str, parts: list[str]) -> None:
+    """Write a page whole or not at all, 0600 from the start."""
+    replace_private(path, page(title, parts).encode("utf-8"))
 
 
 def _clock(seconds: float) -> str:

@@ -1,4 +1,11 @@
-"""A session record as tables a researcher can open anywhere (CSV) and the report draws from."""
+"""A session record as tables a researcher can open anywhere (CSV) and the report draws from.
+
+Every CSV file has a last column ``record_verified`` (``yes``/``no``, the same on every row):
+a plain column, not a comment line, so every CSV tool still reads the files, and the flag
+travels with each row when several sessions' files are merged. ``ratings.csv`` also says per
+row whether the value lies on its scale (``value_in_range``); steps' peak and end SUDS only
+count ratings that do.
+"""
 
 from __future__ import annotations
 
@@ -8,7 +15,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from vr.record.files import private_output
 from vr.record.reader import SessionRecord
+from vr.record.trust import in_range
 
 
 @dataclass
@@ -59,7 +68,7 @@ def build_tables(record: SessionRecord) -> Tables:
             steps.append(current)
         elif kind in ("safe_scene", "session_ended") and current is not None and current.end_s == length:
             current.end_s = e["t_s"]
-        elif kind == "rating" and e["scale"] == "suds" and current is not None:
+        elif kind == "rating" and e.get("scale") == "suds" and current is not None and in_range("suds", e.get("value")):
             current.suds.append(e["value"])
     samples = []
     for e in record.of_kind("sample"):
@@ -73,8 +82,10 @@ def build_tables(record: SessionRecord) -> Tables:
             "humans": len(d), "nearest_m": min(d) if d else "",
             "share_looking_at_patient": round(sum(h["gaze_at_patient"]) / len(d), 3) if d else "",
             "_ids": h["id"], "_dist": d, "_gaze": h["gaze_at_patient"]})
-    ratings = [{"t_s": e["t_s"], "scale": e["scale"], "value": e["value"], "source": e.get("source", "")}
-               for e in record.of_kind("rating")]
+    lines = record.line_numbers or list(range(1, len(events) + 1))
+    ratings = [{"t_s": e["t_s"], "scale": e.get("scale"), "value": e.get("value"), "source": e.get("source", ""),
+                "in_range": in_range(e.get("scale"), e.get("value")), "line": line}
+               for e, line in zip(events, lines) if e["kind"] == "rating"]
     commands = [{"t_s": e["t_s"], "command": e["command"], "applied": e["applied"], "source": e.get("source", ""),
                  "value": e.get("value", ""), "reason": e.get("reason", "")} for e in record.of_kind("clinician_command")]
     # The transcript: what was said (utterances, and the patient's words); bare speaking turns only
@@ -107,25 +118,27 @@ def _frame_row(e: dict[str, Any]) -> dict[str, Any]:
             "headset_state": e.get("headset_state", "")}
 
 
-def write_csvs(record: SessionRecord, tables: Tables, folder: Path) -> list[Path]:
-    """samples.csv, humans.csv (one row per human per sample), ratings.csv, steps.csv, frames.csv, events.csv."""
+def write_csvs(record: SessionRecord, tables: Tables, folder: Path, *, verified: bool = True) -> list[Path]:
+    """samples.csv, humans.csv (one row per human per sample), ratings.csv, steps.csv, frames.csv, events.csv.
+
+    Each is written whole or not at all, 0600; ``verified`` fills every file's ``record_verified``."""
     out = []
+    flag = "yes" if verified else "no"
 
     def write(name: str, header: list[str], rows) -> None:
         path = folder / name
-        with open(path, "w", newline="", encoding="utf-8") as f:
+        with private_output(path, newline="") as f:
             w = csv.writer(f)
-            w.writerow(header)
-            w.writerows(rows)
-        path.chmod(0o600)
+            w.writerow([*header, "record_verified"])
+            w.writerows([*row, flag] for row in rows)
         out.append(path)
 
     sample_cols = [c for c in (tables.samples[0] if tables.samples else {}) if not c.startswith("_")] or ["t_s"]
     write("samples.csv", sample_cols, ([s[c] for c in sample_cols] for s in tables.samples))
     write("humans.csv", ["t_s", "human", "distance_m", "gaze_at_patient"],
           ([s["t_s"], i, d, g] for s in tables.samples for i, d, g in zip(s["_ids"], s["_dist"], s["_gaze"])))
-    write("ratings.csv", ["t_s", "scale", "value", "source"],
-          ([r["t_s"], r["scale"], r["value"], r["source"]] for r in tables.ratings))
+    write("ratings.csv", ["t_s", "scale", "value", "source", "value_in_range"],
+          ([r["t_s"], r["scale"], r["value"], r["source"], "yes" if r["in_range"] else "no"] for r in tables.ratings))
     write("steps.csv", ["index", "name", "start_s", "end_s", "duration_s", "reason", "suds_peak", "suds_end"],
           ([s.index, s.name, s.start_s, s.end_s, round(s.duration_s, 2), s.reason,
             max(s.suds) if s.suds else "", s.suds[-1] if s.suds else ""] for s in tables.steps))
