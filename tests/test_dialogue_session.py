@@ -82,8 +82,8 @@ def test_patient_words_ask_the_nearest_or_last_speaker_for_a_reply(interview, li
 
 
 @pytest.mark.parametrize("words,category", [
-    ("honestly I just want to kill myself", "self_harm"), ("I can't breathe, my chest hurts", "medical"),
-    ("I can't take this any more", "crisis"), ("Je veux mourir", "self_harm")])
+    ("honestly I just want to kill myself", "suicide"), ("I can't breathe, my chest hurts", "medical"),
+    ("I can't take this any more", "crisis"), ("Je veux mourir", "suicide"), ("I've been cutting my arms again", "self_harm")])
 def test_risk_alerts_the_clinician_and_quiets_the_humans_until_resumed(interview, lines, words, category):
     s, _ = started(interview, lines)
     world, events = s.step(FrameInputs(s.head, said=(PatientWords(words),)), DT)
@@ -179,7 +179,7 @@ def test_vr_say_prints_one_json_object(capsys):
     assert out["speaker"] == "interviewer" and out["risk"] is None and out["line_id"].startswith("interview.")
     assert main(["say", "--profile", "job_interview", "--lexical", "I", "want", "to", "die"]) == 0
     out = json.loads(capsys.readouterr().out)
-    assert out["risk"] == "self_harm" and out["line_id"] is None
+    assert out["risk"] == "suicide" and out["line_id"] is None
 
 
 def test_the_clinician_picks_a_line_within_the_cap_and_it_is_said(interview):

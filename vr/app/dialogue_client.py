@@ -2,7 +2,8 @@
 
 ``DialogueClient.on_events`` reads each step's events: ``speech_turn`` (a human starts a line by
 itself), ``reply_wanted`` (the patient said something) and ``line_wanted`` (the clinician picked
-a line) become requests to the worker;
+a line) become requests to the worker, and so does ``risk_screen_wanted`` (the meaning half of
+the risk screen, answered by numbers the session core decides on);
 ``utterance`` (the session core accepted a line) starts its audio at the speaker's mouth;
 ``panic``, ``safe_scene``, ``dialogue_quiet`` and the end silence everyone at once.
 ``poll`` returns the worker's answers as ``SpokenLine`` inputs for the next step, and messages
@@ -22,6 +23,7 @@ from vr.dialogue.tts import Speech, Synthesizer
 from vr.dialogue.voices import Voice
 from vr.dialogue.worker import DialogueWorker
 from vr.sim import Event, SpokenLine
+from vr.sim.risk import ScreenScore
 
 RECENT = 8
 SILENCING = ("panic", "safe_scene", "dialogue_quiet", "session_ended", "paused")
@@ -64,6 +66,8 @@ class DialogueClient:
                 self.worker.request({"kind": "line", "request": d["request"], "bank": self.bank, "speaker": d["human"],
                                      "band": d["band"], "line_id": d["line_id"], "role": None,
                                      "recent": list(self.recent), "voice": self._voice(d["human"])})
+            elif kind == "risk_screen_wanted":  # the meaning check; the core decides on its numbers
+                self.worker.request({"kind": "screen", "request": d["screen"], "text": d.get("text", "")})
             elif kind == "utterance":
                 self.recent.append(d["line_id"])
                 speech = self.speech.pop(d["request"], None)
@@ -73,12 +77,17 @@ class DialogueClient:
             elif kind in SILENCING and self.player is not None:
                 self.player.stop_all()
 
-    def poll(self) -> tuple[tuple[SpokenLine, ...], list[str]]:
-        """The worker's answers since the last frame, as inputs for the next step."""
+    def poll(self) -> tuple[tuple[SpokenLine, ...], tuple[ScreenScore, ...], list[str]]:
+        """The worker's answers since the last frame (lines and meaning checks), as inputs for the
+        next step, and messages for the clinician."""
         answers, alerts = self.worker.poll()
         lines: list[SpokenLine] = []
+        screens: list[ScreenScore] = []
         for a in answers:
-            if a.get("wav"):
+            if a.get("kind") == "screen":
+                screens.append(ScreenScore(int(a["request"]), a["risk_kind"], float(a["similarity"]),
+                                           float(a["safe_similarity"]), a["exemplar"], a["segment"], a["model"]))
+            elif a.get("wav"):
                 envelope = np.asarray(a["envelope"] or [], dtype=np.float32)
                 self.speech[a["request"]] = Speech(Path(a["wav"]), float(a["duration_s"]), envelope,
                                                    int(a["sample_rate"]), a["engine"])
@@ -103,7 +112,7 @@ class DialogueClient:
                 pass
             lines.append(_line(a))
         self._fallbacks = still
-        return tuple(lines), alerts
+        return tuple(lines), tuple(screens), alerts
 
     def mouth(self, speaker: str) -> float | None:
         """The loudness of ``speaker``'s line now (0-1), or None when no audio plays for them."""

@@ -156,9 +156,10 @@ class FrameLoop:
                 self.inputs = replace(self.inputs, commands=self.inputs.commands + commands,
                                       ratings=self.inputs.ratings + ratings, said=self.inputs.said + said)
         if self.dialogue is not None:
-            lines, alerts = self.dialogue.poll()
-            if lines:
-                self.inputs = replace(self.inputs, lines=self.inputs.lines + lines)
+            lines, screens, alerts = self.dialogue.poll()
+            if lines or screens:
+                self.inputs = replace(self.inputs, lines=self.inputs.lines + lines,
+                                      screens=self.inputs.screens + screens)
             for message in alerts:
                 self._alert(message, "dialogue")
         return task.cont
@@ -178,10 +179,11 @@ class FrameLoop:
         if self._held is not None:  # commands, ratings, words and lines from frames that ran no step
             held = self._held
             inputs = replace(inputs, commands=held.commands + inputs.commands, ratings=held.ratings + inputs.ratings,
-                             said=held.said + inputs.said, lines=held.lines + inputs.lines)
+                             said=held.said + inputs.said, lines=held.lines + inputs.lines,
+                             screens=held.screens + inputs.screens)
             self._held = None
         if n == 0:
-            if inputs.commands or inputs.ratings or inputs.said or inputs.lines:
+            if inputs.commands or inputs.ratings or inputs.said or inputs.lines or inputs.screens:
                 self._held = inputs  # never dropped: they go with the next step
             return task.cont
         for k in range(n):

@@ -3,9 +3,11 @@
     vr say --profile exposure_profiles/job_interview.yaml --step 4 "sorry, I'm a bit nervous"
 
 prints ``speaker`` (the role), ``line_id``, ``text``, ``band``, ``similarity`` (cosine to the
-closest example answer; null for a generic acknowledgement), ``method`` and ``risk`` (the
-category the session core's risk detector would alert on, or null). With a risk, the session
-would alert the clinician and quiet the humans, so no line is chosen.
+closest example answer; null for a generic acknowledgement), ``method``, ``risk`` (the
+kind the session core's risk screen would alert on, by phrase or by meaning, or null) and
+``screen`` (the meaning check's numbers: nearest risk exemplar, its similarity, the nearest near
+miss's; null without the sentence model). With a risk, the session would alert the clinician and
+quiet the humans, so no line is chosen.
 """
 
 from __future__ import annotations
@@ -23,7 +25,8 @@ def cmd_say(args: argparse.Namespace) -> int:
     from vr.dialogue.choose import Chooser, band_of
     from vr.dialogue.embed import default_cache_dir, load_embedder
     from vr.sim.params import resolve
-    from vr.sim.risk import detect
+    from vr.dialogue.screen import RiskScreen
+    from vr.sim.risk import detect, semantic_alert
 
     try:
         loaded = load_profile(resolve_profile(args.profile))
@@ -50,10 +53,22 @@ def cmd_say(args: argparse.Namespace) -> int:
         embedder, warning = load_embedder("lexical" if args.lexical else "auto")
         if warning:
             print(f"vr say: {warning}", file=sys.stderr)
-        chooser = Chooser(bank, embedder, seed=args.seed, cache_dir=default_cache_dir() / "embeddings")
-        choice = chooser.reply(words, band=band, role=args.role)
-        out.update(speaker=choice.role, line_id=choice.line_id, text=choice.text, band=choice.band,
-                   similarity=choice.similarity, method=choice.method)
+        cache = default_cache_dir() / "embeddings"
+        screen = RiskScreen(embedder, cache_dir=cache)
+        score = screen.score(words)
+        out["screen"] = ({"kind": score.kind, "similarity": score.similarity, "safe_similarity": score.safe_similarity,
+                          "exemplar": score.exemplar, "segment": score.segment, "alert": False}
+                         if screen.available else None)
+        if screen.available and semantic_alert(score.similarity, score.safe_similarity):
+            out["screen"]["alert"] = True
+            out.update(risk=score.kind, line_id=None, text=None, similarity=None, method="risk_alert",
+                       note=f"the session would alert the clinician ({score.kind}: it reads like "
+                            f"{score.exemplar!r}, similarity {score.similarity:.2f}) and quiet the humans")
+        else:
+            chooser = Chooser(bank, embedder, seed=args.seed, cache_dir=cache)
+            choice = chooser.reply(words, band=band, role=args.role)
+            out.update(speaker=choice.role, line_id=choice.line_id, text=choice.text, band=choice.band,
+                       similarity=choice.similarity, method=choice.method)
     print(json.dumps(out, ensure_ascii=False))
     return 0
 

@@ -12,10 +12,17 @@ Requests and answers are plain dicts (pickled over the pipe):
 
 - request: ``{"kind": "reply" | "opener" | "line", "request", "bank", "speaker", "band", "role",
   "text" (reply) or "intent" (opener) or "line_id" (line: the clinician's pick, only voiced),
-  "recent": [line ids], "voice": {name, pitch, rate_wpm}}``;
+  "recent": [line ids], "voice": {name, pitch, rate_wpm}}``, or ``{"kind": "screen", "request"
+  (the core's screen number), "text"}`` for the meaning half of the risk screen;
 - answer: ``{"kind": "line", "request", "speaker", "line_id", "text", "band", "similarity",
   "method", "wav", "duration_s", "envelope", "sample_rate", "engine", "latency_ms"}``, or
-  ``{"kind": "ready", ...}`` once at start, or ``{"kind": "error", "request", "message"}``.
+  ``{"kind": "screen", "request", "risk_kind", "similarity", "safe_similarity", "exemplar",
+  "segment", "model", "latency_ms"}``, or ``{"kind": "ready", ...}`` once at start, or
+  ``{"kind": "error", "request", "message"}``.
+
+Screens are answered in the order asked (the core asks for a screen before the reply to the same
+words) and are never given a fallback: an unanswered one is sent once more to a restarted worker,
+and the session core warns the clinician while it waits. A worker without the sentence model answers every screen with no score.
 """
 
 from __future__ import annotations
@@ -31,6 +38,8 @@ import numpy as np
 from vr.dialogue.bank import LineBank, load_bank
 from vr.dialogue.choose import Choice, generic_line
 
+SCREEN_OFF = ("The risk screen is checking phrases only: the sentence model that reads the meaning of the "
+              "patient's words is not loaded, so indirect wordings may be missed. Listen closely.")
 START_TIMEOUT_S = 60.0   # loading the model on a slow machine; replies meanwhile are generic lines
 TIMEOUT_S = 1.5          # an answer later than this: the worker is taken to be hung
 
@@ -39,12 +48,16 @@ def serve(conn, spec: dict) -> None:
     """The child process: load banks, model and voice; answer requests until told to stop."""
     from vr.dialogue.choose import Chooser
     from vr.dialogue.embed import load_embedder
+    from vr.dialogue.screen import RiskScreen
     from vr.dialogue.tts import Synthesizer
     from vr.dialogue.voices import Voice
 
     cache = Path(spec["cache_dir"])
     banks = {name: load_bank(name, Path(spec["bank_dir"])) for name in spec["banks"]}
     embedder, warning = load_embedder(spec.get("prefer", "auto"))
+    screen = RiskScreen(embedder, cache_dir=cache / "embeddings")
+    if not screen.available:
+        warning = ((warning + " ") if warning else "") + SCREEN_OFF
     choosers = {name: Chooser(bank, embedder, seed=spec["seed"], cache_dir=cache / "embeddings")
                 for name, bank in banks.items()}
     synth = Synthesizer(cache / "speech", engine=spec.get("engine", "auto"))
@@ -61,6 +74,17 @@ def serve(conn, spec: dict) -> None:
         if spec.get("test_hooks") and req.get("kind") == "test_crash":
             raise SystemExit(3)
         started = time.perf_counter()
+        if req.get("kind") == "screen":
+            try:
+                score = screen.score(req.get("text", ""), int(req["request"]))
+                conn.send({"kind": "screen", "request": score.screen, "risk_kind": score.kind,
+                           "similarity": score.similarity, "safe_similarity": score.safe_similarity,
+                           "exemplar": score.exemplar, "segment": score.segment, "model": score.model,
+                           "latency_ms": round((time.perf_counter() - started) * 1000, 2)})
+            except Exception as e:  # the core warns while it waits; the phrases have already run
+                conn.send({"kind": "error", "request": req.get("request"), "screen": True,
+                           "message": f"{type(e).__name__}: {e}", "trace": traceback.format_exc(limit=3)})
+            continue
         try:
             chooser = choosers[req["bank"]]
             recent = tuple(req.get("recent", ()))
@@ -111,10 +135,12 @@ class DialogueWorker:
                      "prefer": prefer, "engine": engine, "test_hooks": test_hooks}
         self.status = WorkerStatus()
         self.pending: dict[int, Pending] = {}
+        self.screening: dict[int, Pending] = {}   # meaning checks asked and not answered (by screen number)
         self._ctx = mp.get_context("spawn")
         self._proc = None
         self._conn = None
         self._started_at = 0.0
+        self._ready_at = 0.0
         self._start()
 
     def _start(self) -> None:
@@ -130,6 +156,8 @@ class DialogueWorker:
         """Queue a request (never blocks the caller for long: requests are small and rare)."""
         if req.get("kind") in ("reply", "opener", "line"):
             self.pending[req["request"]] = Pending(req, time.monotonic())
+        elif req.get("kind") == "screen":
+            self.screening[req["request"]] = Pending(req, time.monotonic())
         try:
             self._conn.send(req)
         except (OSError, ValueError, BrokenPipeError):
@@ -144,12 +172,19 @@ class DialogueWorker:
                 msg = self._conn.recv()
                 if msg.get("kind") == "ready":
                     self.status.ready, self.status.method, self.status.engine = True, msg["method"], msg["engine"]
+                    self._ready_at = time.monotonic()
                     for warning in (msg.get("warning"), msg.get("engine_warning")):
                         if warning and warning not in self.status.warnings:
                             self.status.warnings.append(warning)
                             alerts.append(f"dialogue: {warning}")
                 elif msg.get("kind") == "line" and self.pending.pop(msg["request"], None) is not None:
                     answers.append(msg)
+                elif msg.get("kind") == "screen" and self.screening.pop(msg["request"], None) is not None:
+                    answers.append(msg)
+                elif msg.get("kind") == "error" and msg.get("screen"):
+                    self.screening.pop(msg.get("request"), None)
+                    alerts.append(f"dialogue: the meaning check of the patient's words failed ({msg['message'][:160]}); "
+                                  "only the phrase check ran for them")
                 elif msg.get("kind") == "error":
                     pending = self.pending.pop(msg.get("request"), None)
                     if pending is not None:
@@ -159,10 +194,12 @@ class DialogueWorker:
             pass  # the worker died mid-message; handled below
         now = time.monotonic()
         overdue = [p for p in self.pending.values() if now - p.sent_at > self.timeout_s]
+        # A screen sent while the worker loaded waits from the moment it was ready.
+        late_screen = any(now - max(p.sent_at, self._ready_at) > self.timeout_s for p in self.screening.values())
         restart = ""
         if self._proc is not None and not self._proc.is_alive():
             restart = "stopped"
-        elif self.status.ready and overdue:
+        elif self.status.ready and (overdue or late_screen):
             restart = f"did not answer within {self.timeout_s:.1f} s"
         elif not self.status.ready and now - self._started_at > START_TIMEOUT_S:
             restart = f"did not start within {START_TIMEOUT_S:.0f} s"
@@ -170,6 +207,10 @@ class DialogueWorker:
             alerts.append(f"dialogue: the worker {restart}; it is being restarted and generic lines are used meanwhile")
             self._restart()
             overdue = list(self.pending.values())  # the new worker never saw them
+            for p in list(self.screening.values()):  # meaning checks have no fallback: ask the new worker, once
+                self.screening.pop(p.request["request"])
+                if not p.request.get("retry"):
+                    self.request({**p.request, "retry": True})
         # (While the worker is still loading, an overdue request gets a generic line and the
         # worker keeps loading; its own late answer is then ignored.)
         for p in overdue:

@@ -23,6 +23,7 @@ from vr.config import load_profile
 from vr.config.load import LoadedProfile
 from vr.record.reader import RecordError, read_record
 from vr.sim import Command, Event, FrameInputs, HeadPose, PatientWords, Rating, SpokenLine, WorldState
+from vr.sim.risk import ScreenScore
 
 NOT_FROM_SESSION = {"frame_stats"}
 APP_ALERTS = {"record_storage", "headset", "dialogue", "console"}  # alerts the app adds beside the session's own events
@@ -42,12 +43,14 @@ def load_inputs(directory: Path) -> list[tuple[FrameInputs, float]]:
         ratings: tuple[Rating, ...] = ()
         said: tuple[PatientWords, ...] = ()
         lines: tuple[SpokenLine, ...] = ()
+        screens: tuple[ScreenScore, ...] = ()
         if len(row) > 7:
             commands = tuple(Command(n, v, t, i, s) for n, v, t, i, s in row[7]["c"])
             ratings = tuple(Rating(sc, v, s) for sc, v, s in row[7]["r"])
             said = tuple(PatientWords(t, s) for t, s in row[7].get("w", ()))
             lines = tuple(SpokenLine(*fields) for fields in row[7].get("l", ()))
-        out.append((FrameInputs(HeadPose((x, y, z), yaw, pitch, roll), commands, ratings, said, lines), dt))
+            screens = tuple(ScreenScore(*fields) for fields in row[7].get("s", ()))
+        out.append((FrameInputs(HeadPose((x, y, z), yaw, pitch, roll), commands, ratings, said, lines, screens), dt))
     return out
 
 

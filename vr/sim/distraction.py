@@ -315,13 +315,15 @@ class DistractionSession:
     # -- the companion ------------------------------------------------------------------------------
     def _companion(self, dt_s: float, events: list[Event], inputs: FrameInputs, running: bool) -> list[Event]:
         out: list[Event] = []
+        present = np.array([running or self.mode == "paused"] * self.n, dtype=bool)
+        distance = np.full(self.n, 1.6)
+        speaking = _Speaker(self)
+        if inputs.said:  # screened for risk with or without a companion to answer
+            out += self.talk.heard(inputs.said, self.t_s, self.ids, present, distance, 0.0, running, speaking)
+        if inputs.screens or self.talk.pending:
+            out += self.talk.screened(inputs.screens, self.t_s, present, speaking)
         if not self.n:
             return out
-        present = np.array([running or self.mode == "paused"])
-        distance = np.array([1.6])
-        speaking = _Speaker(self)
-        if inputs.said:
-            out += self.talk.heard(inputs.said, self.t_s, self.ids, present, distance, 0.0, running, speaking)
         if inputs.lines:
             out += self.talk.lines(inputs.lines, self.t_s, self.ids, present, running, speaking)
         self.speaker_left = max(0.0, self.speaker_left - dt_s)

@@ -145,6 +145,8 @@ class Session:
         if inputs.said:
             events.extend(talk.heard(inputs.said, self.t_s, self.ids, present, distance, p.dialogue_intensity, active,
                                      self.social))
+        if inputs.screens or talk.pending:  # before lines: a risk found by meaning drops the reply
+            events.extend(talk.screened(inputs.screens, self.t_s, present, self.social))
         if inputs.lines:
             events.extend(talk.lines(inputs.lines, self.t_s, self.ids, present, active, self.social))
         lines_per_min = 0.0 if talk.quiet else p.lines_per_min

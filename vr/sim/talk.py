@@ -3,9 +3,13 @@
 The core never chooses words (that is the dialogue worker's job, off the frame) but it decides
 everything safety depends on, in the step, with no waiting:
 
-- every patient utterance is checked by ``vr.sim.risk``; a risk raises a critical alert and
-  turns the humans neutral and quiet (no new lines, the current speaker stops) until the
-  clinician sends ``resume_dialogue``;
+- every patient utterance is checked by ``vr.sim.risk``: by phrases in the step itself and, in a
+  session with dialogue, by meaning: the core asks the dialogue worker for the words' scores
+  (``risk_screen_wanted``), and decides on the ``ScreenScore`` that comes back as an input. A
+  risk either way raises a critical alert and turns the humans neutral and quiet (no new lines,
+  the current speaker stops) until the clinician sends ``resume_dialogue``. A meaning check that
+  has not answered within ``SCREEN_WAIT_S`` of session time warns the clinician to read the
+  words themselves; a late answer still alerts;
 - otherwise the utterance asks for a reply (``reply_wanted``) from the human who last spoke, or
   the nearest one;
 - a line from the worker is said only if its id is in the session's vetted bank with exactly
@@ -28,12 +32,14 @@ import numpy as np
 
 from vr.config import MOOD_NAMES
 from vr.config.lines import BANDS, band_for
-from vr.sim.risk import detect
+from vr.sim.risk import ScreenScore, detect, semantic_alert
 from vr.sim.types import Command, Event, PatientWords, SpokenLine
 
 NEUTRAL = MOOD_NAMES.index("neutral")
 MAX_LINE_S = 15.0
 MAX_WORDS_LOGGED = 2000
+SCREEN_WAIT_S = 3.0       # a meaning check unanswered this long (session time) warns the clinician
+MAX_PENDING_SCREENS = 64  # words still waiting for their meaning check, at most (the oldest go first)
 
 
 class Talk:
@@ -46,6 +52,8 @@ class Talk:
         self.quiet = False
         self.requests = 0
         self.last_speaker = -1
+        self.screens = 0
+        self.pending: dict[int, tuple[float, str, bool]] = {}   # screen -> (asked at, words, warned)
 
     def number_turns(self, events: list[Event]) -> list[Event]:
         """Give the core's own ``speech_turn`` events a request number and their band."""
@@ -66,19 +74,21 @@ class Talk:
         for words in said:
             text = words.text if isinstance(words.text, str) else ""
             risk = detect(text)
+            by_meaning = risk is None and bool(self.vetted) and bool(text.strip())
             events.append(Event(t_s, "patient_said", {"text": text[:MAX_WORDS_LOGGED], "source": words.source,
-                                                      "risk": risk.category if risk else None}))
+                                                      "risk": risk.category if risk else None,
+                                                      "screen": "phrases+meaning" if by_meaning else "phrases"}))
             if risk is not None:
-                events.append(Event(t_s, "alert", {
-                    "level": "critical", "reason": "risk", "category": risk.category,
-                    "message": f"RISK ({risk.category.replace('_', ' ')}): the patient said \"{risk.phrase}\". "
-                               "The humans are quiet and neutral; check in with the patient. "
-                               "Send resume_dialogue to let them talk again."}))
-                if not self.quiet:
-                    self.quiet = True
-                    social.silence(present, NEUTRAL)
-                    events.append(Event(t_s, "dialogue_quiet", {"reason": risk.category}))
+                events += self._risk(t_s, risk.category, f"the patient said \"{risk.phrase}\"", "phrase",
+                                     present, social)
                 continue
+            if by_meaning:
+                self.screens += 1
+                self.pending[self.screens] = (t_s, text[:MAX_WORDS_LOGGED], False)
+                while len(self.pending) > MAX_PENDING_SCREENS:
+                    self.pending.pop(next(iter(self.pending)))
+                events.append(Event(t_s, "risk_screen_wanted", {"screen": self.screens,
+                                                                "text": text[:MAX_WORDS_LOGGED]}))
             if self.quiet or not running or not text.strip():
                 continue
             speaker = self._addressee(present, distance_m, social)
@@ -89,6 +99,45 @@ class Talk:
                                                       "text": text[:MAX_WORDS_LOGGED],
                                                       "band": band_for(dialogue_intensity),
                                                       "dialogue_intensity": round(dialogue_intensity, 3)}))
+        return events
+
+    def _risk(self, t_s: float, kind: str, what: str, method: str, present: np.ndarray, social) -> list[Event]:
+        """A critical alert for the clinician; the humans fall quiet and neutral (once)."""
+        events = [Event(t_s, "alert", {
+            "level": "critical", "reason": "risk", "category": kind, "method": method,
+            "message": f"RISK ({kind.replace('_', ' ')}): {what}. The humans are quiet and neutral; check in with "
+                       "the patient. Send resume_dialogue to let them talk again."})]
+        if not self.quiet:
+            self.quiet = True
+            social.silence(present, NEUTRAL)
+            events.append(Event(t_s, "dialogue_quiet", {"reason": kind}))
+        return events
+
+    def screened(self, scores: tuple[ScreenScore, ...], t_s: float, present: np.ndarray, social) -> list[Event]:
+        """The meaning checks that came back (each decided here), and a warning for any overdue one."""
+        events: list[Event] = []
+        for score in scores:
+            asked = self.pending.pop(score.screen, None)
+            if asked is None:
+                continue   # not asked for, or already answered: the input is in the record all the same
+            alert = semantic_alert(score.similarity, score.safe_similarity)
+            events.append(Event(t_s, "risk_screened", {
+                "screen": score.screen, "kind": score.kind, "similarity": round(float(score.similarity), 4),
+                "safe_similarity": round(float(score.safe_similarity), 4), "exemplar": score.exemplar[:200],
+                "segment": score.segment[:200], "model": score.model, "alert": alert,
+                "waited_s": round(t_s - asked[0], 3)}))
+            if alert:
+                what = (f"the patient said \"{asked[1][:300]}\", which reads like \"{score.exemplar[:200]}\" "
+                        f"(similarity {score.similarity:.2f})")
+                events += self._risk(t_s, score.kind, what, "meaning", present, social)
+        for screen, (asked_at, text, warned) in list(self.pending.items()):
+            if not warned and t_s - asked_at > SCREEN_WAIT_S:
+                self.pending[screen] = (asked_at, text, True)
+                events.append(Event(t_s, "alert", {
+                    "level": "warning", "reason": "risk_screen", "screen": screen,
+                    "message": f"The meaning check of the patient's words has not answered in {SCREEN_WAIT_S:.0f} s "
+                               f"(the dialogue worker may be restarting); only the phrase check ran. Read them "
+                               f"yourself: \"{text[:300]}\""}))
         return events
 
     def _addressee(self, present: np.ndarray, distance_m: np.ndarray, social) -> int:

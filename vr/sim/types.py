@@ -8,6 +8,8 @@ from typing import Any, Literal
 import numpy as np
 from numpy.typing import NDArray
 
+from vr.sim.risk import ScreenScore
+
 Mode = Literal["running", "paused", "safe", "ended"]
 
 COMMANDS = ("pause", "resume", "panic", "stop", "step_up", "step_down", "goto_step",
@@ -86,6 +88,7 @@ class FrameInputs:
     ratings: tuple[Rating, ...] = ()
     said: tuple[PatientWords, ...] = ()
     lines: tuple[SpokenLine, ...] = ()
+    screens: tuple[ScreenScore, ...] = ()   # meaning checks of earlier words (``vr.sim.risk``)
 
 
 @dataclass(frozen=True)
