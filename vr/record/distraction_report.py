@@ -70,7 +70,7 @@ def section(record: SessionRecord, png) -> list[str]:
         pts = [(r["t_s"] / 60, r["value"]) for r in pains if r.get("when") == when]
         if pts:
             ax.plot(*zip(*pts), "o", color=color, ms=7, label=f"pain {when}", zorder=4)
-    draw_out_of_range(ax, [r for r in every_pain if not in_range("pain", r.get("value"))], 10)
+    draw_out_of_range(ax, [r for r in every_pain if not in_range("pain", r.get("value"))])
     ax.set_ylim(0, 10.5)
     ax.set_ylabel("pain (0-10)")
     ax.set_xlabel("session time (min)")

@@ -16,18 +16,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import IO
 
-FILE_MODE = 0o600
-
-
-def _fsync_dir(folder: Path) -> None:
-    """Make a rename durable (there is no such call on Windows, where it is not needed)."""
-    if os.name == "nt":
-        return
-    fd = os.open(folder, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
+from vr.record.privacy import FILE_MODE, fsync_dir
 
 
 @contextlib.contextmanager
@@ -53,7 +42,7 @@ def private_output(path: Path, *, text: bool = True, newline: str | None = None)
             stream.flush()
             os.fsync(stream.fileno())
         os.replace(tmp, path)
-        _fsync_dir(path.parent)
+        fsync_dir(path.parent)
     except BaseException:
         with contextlib.suppress(OSError):
             tmp.unlink()

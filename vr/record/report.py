@@ -71,7 +71,7 @@ def _suds_plot(tables: Tables) -> str:
         pts = [(r["t_s"] / 60, r["value"]) for r in rows if r["in_range"]]
         if pts:
             axis.plot(*zip(*pts), "o-", color=color, ms=4, lw=1.5, label=scale.upper(), zorder=4)
-        draw_out_of_range(axis, [r for r in rows if not r["in_range"]], 100 if scale == "suds" else 10)
+        draw_out_of_range(axis, [r for r in rows if not r["in_range"]])
     for c in tables.commands:
         if c["applied"] and c["command"] in ("step_up", "step_down", "goto_step", "pause", "resume", "set_intensity"):
             ax.axvline(c["t_s"] / 60, color="#555", lw=0.8, ls=":", zorder=2)

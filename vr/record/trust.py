@@ -108,15 +108,17 @@ def assess(verdict: Verdict, ratings: list[dict[str, Any]]) -> Trust:
     return Trust(verdict, [r for r in ratings if not r["in_range"]])
 
 
-def draw_out_of_range(ax: Any, rows: list[dict[str, Any]], top: float) -> None:
-    """Ratings outside their scale: a red cross at the plot's edge and the value written beside it,
-    never a point on the line (the line and the figures leave them out)."""
+def draw_out_of_range(ax: Any, rows: list[dict[str, Any]]) -> None:
+    """Ratings outside their scale: a red cross on the plot's top (or bottom) edge with the value
+    written beside it, never a point on the line (the line and the figures leave them out)."""
+    edge = ax.get_xaxis_transform()   # x in minutes, y in the axes' height (0 bottom, 1 top)
     for r in rows:
         value = r["value"]
-        y = top if not isinstance(value, (int, float)) or isinstance(value, bool) or value > top else 0
-        ax.plot([r["t_s"] / 60], [y], "X", color="#c0392b", ms=9, zorder=6, clip_on=False)
-        ax.annotate(f"{value!r}: out of range", (r["t_s"] / 60, y), textcoords="offset points", xytext=(6, -12),
-                    color="#c0392b", fontsize=8, annotation_clip=False)
+        low = isinstance(value, (int, float)) and not isinstance(value, bool) and value < 0
+        y = 0.0 if low else 1.0
+        ax.plot([r["t_s"] / 60], [y], "X", color="#c0392b", ms=9, zorder=6, clip_on=False, transform=edge)
+        ax.annotate(f"{value!r}: out of range", (r["t_s"] / 60, y), xycoords=edge, textcoords="offset points",
+                    xytext=(6, 6 if low else -12), color="#c0392b", fontsize=8, annotation_clip=False)
 
 
 def write_note(folder: Path, trust: Trust, csv_names: list[str]) -> Path:

@@ -224,7 +224,7 @@ class SessionWriter:
                 self._report(f"session record: cannot write {self.directory / name}: {error.strerror or error}; "
                              "events are kept in memory and retried (this is said once; you will be told when "
                              "writing works again)")
-        elif self.error is not None and not self._broken and not inputs and not events:
+        elif self.error is not None and not inputs and not events:
             self.error = None
             if self.on_error:
                 self.on_error(f"session record: writing again; nothing was lost "
