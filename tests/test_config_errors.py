@@ -45,8 +45,8 @@ CASES: dict[str, tuple[int, str]] = {
     "absurd_humans.yaml": (15, "100000 is above the largest allowed value 500"),
     "absurd_min_distance.yaml": (6, "0.01 is below the smallest allowed value 0.3"),
     "absurd_intensity.yaml": (16, "5 is above the largest allowed value 1.0"),
-    "nan_value.yaml": (16, "'.nan' is not a finite number"),
-    "inf_value.yaml": (16, "'.inf' is not a finite number"),
+    "nan_value.yaml": (16, "steps[1].intensity: '.nan' is not a finite number"),
+    "inf_value.yaml": (16, "steps[1].proximity.distance_m: '.inf' is not a finite number"),
     "schema_version_2.yaml": (2, "schema_version 2 is not supported"),
     # missing or empty
     "missing_name.yaml": (2, "required key 'name' is missing"),
@@ -73,7 +73,7 @@ CASES: dict[str, tuple[int, str]] = {
     "merge_key.yaml": (15, "merge keys ('<<') are not supported"),
     "merge_key_alias.yaml": (14, "anchors and aliases"),
     "non_string_key.yaml": (15, "a key must be a plain word, not '3'"),
-    "deep_nesting.yaml": (10, "nesting deeper than 40 levels"),
+    "deep_nesting.yaml": (10, "nested more than 40 levels deep"),
     # broken text
     "tabs_indent.yaml": (15, "indent with spaces, never tabs"),
     "truncated.yaml": (16, "the file ends before the '{' opened here is closed"),

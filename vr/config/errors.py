@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from vr.config.text import printable
+
 
 @dataclass(frozen=True, order=True)
 class Problem:
@@ -20,9 +22,10 @@ class Problem:
     fix: str = ""
 
     def __str__(self) -> str:
+        """One line, safe to print: a file name or quoted content never sends a control character raw."""
         where = f"{self.file}:{self.line}:{self.col}" if self.line else self.file
         text = f"{where}: {self.message}"
-        return f"{text}; {self.fix}" if self.fix else text
+        return printable(f"{text}; {self.fix}" if self.fix else text)
 
 
 class ConfigError(Exception):
