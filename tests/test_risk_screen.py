@@ -142,7 +142,7 @@ def test_words_are_sent_for_a_meaning_check_and_a_risky_score_alerts_and_drops_t
     answer = SpokenLine(speaker, line_id, text, "warm", 2.0, reply[0].data["request"])
     world, events = s.step(FrameInputs(s.head, lines=(answer,), screens=(score,)), DT)
     screened = kinds(events, "risk_screened")
-    assert screened and screened[0].data["alert"] is True and screened[0].data["kind"] == "suicide"
+    assert screened and screened[0].data["alert"] is True and screened[0].data["category"] == "suicide"
     alert = kinds(events, "alert")[0]
     assert alert.data["level"] == "critical" and alert.data["category"] == "suicide"
     assert alert.data["method"] == "meaning" and "I won't be around much longer" in alert.data["message"]
@@ -287,3 +287,52 @@ def test_a_worker_without_the_model_says_the_screen_is_phrases_only(tmp_path):
         assert answers[0]["model"] == "" and not semantic_alert(answers[0]["similarity"], answers[0]["safe_similarity"])
     finally:
         w.close()
+
+
+def test_a_rendered_session_alerts_on_an_indirect_wording_and_replays(tmp_path):
+    """The whole path: words typed in a rendered interview, the worker's meaning check, the core's
+    alert, quiet humans, and a record that replays to the same events."""
+    from vr.app.run import run_rendered
+    from vr.dialogue.worker import DialogueWorker
+    from vr.record.replay import verify_replay
+
+    state = {"calm": False, "risk": False}
+
+    def script(loop):
+        worker = loop.dialogue.worker
+        _wait(worker, lambda a, al: worker.status.ready)  # the model loads before the clock runs
+        loop.submit(Command("goto_step", value=4, source="test"))
+
+        def drive(task):
+            world = loop.world
+            if world is not None and world.t_s > 6 and not state["calm"]:
+                loop.say("sorry, this interview is killing me, I'm so nervous")
+                state["calm"] = True
+            if world is not None and world.t_s > 12 and not state["risk"]:
+                loop.say("lately I feel like my family would cope fine if I was not in the picture")
+                state["risk"] = True
+            return task.cont
+
+        loop.base.taskMgr.add(drive, "test-drive", sort=-31)
+
+    import vr.app.run as run_module
+
+    original = run_module._worker
+    run_module._worker = lambda bank, seed, timeout_s: DialogueWorker(
+        {bank.name: bank}, seed=seed, cache_dir=tmp_path / "cache", bank_dir=DIALOGUE_DIR, timeout_s=10.0)
+    try:
+        result = run_rendered(load_profile(ROOT / "exposure_profiles" / "job_interview.yaml"), backend_kind="offscreen",
+                              seconds=18.0, seed=4, out=tmp_path / "rec", pseudonym="T-31", size=(160, 90), fps=10,
+                              on_loop=script)
+    finally:
+        run_module._worker = original
+    assert result.ended == "run_finished"
+    events = [json.loads(line) for line in (tmp_path / "rec" / "events.jsonl").read_text().splitlines()]
+    screened = [e for e in events if e["kind"] == "risk_screened"]
+    assert [e["alert"] for e in screened] == [False, True], screened
+    critical = [e for e in events if e["kind"] == "alert" and e["level"] == "critical"]
+    assert len(critical) == 1 and critical[0]["method"] == "meaning" and critical[0]["category"] == "suicide"
+    assert not [e for e in events if e["kind"] == "utterance" and e["t_s"] > critical[0]["t_s"]]
+    assert any(e["kind"] == "dialogue_quiet" for e in events)
+    verdict = verify_replay(tmp_path / "rec")
+    assert verdict.same, verdict.message

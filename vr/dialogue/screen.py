@@ -30,6 +30,7 @@ MAX_CHARS = 1000        # as the chooser: a longer utterance is cut
 WINDOW_WORDS = 8        # a long part is also read in windows of this many words ...
 WINDOW_STEP = 4         # ... this far apart
 LONG_WORDS = 12         # ... when it has more words than this
+MIN_WORDS = 3          # a clause shorter than this ("I'm", "nervous") says nothing on its own
 MAX_PARTS = 48          # an enormous utterance costs at most this many embeddings
 _CLAUSE = re.compile(r"[.!?;:,\n]+|\s(?:but|and then|so|because|cause|though|anyway)\s", re.IGNORECASE)
 
@@ -79,7 +80,7 @@ def _parts(text: str, out: list[str]) -> list[str]:
         out.append(text)
     for clause in _CLAUSE.split(text):
         words = clause.split()
-        if not words:
+        if len(words) < MIN_WORDS:
             continue
         joined = " ".join(words)
         if joined not in out:

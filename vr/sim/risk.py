@@ -32,7 +32,8 @@ PHRASES: dict[str, tuple[str, ...]] = {
         r"suicid\w*", r"(want|wish|wanna|going|planning|ready|deserve) to (die|be dead)",
         r"(do not|dont|no longer) want to (live|be alive|be here|wake up|exist|go on)",
         r"better off (dead|without me|if i (was|were) (gone|dead|not here))", r"wish i (was|were) (dead|never born)",
-        r"no (reason|point) (to|in) (live|living|going on|being alive|being here)", r"take my (own )?life",
+        r"(no|(do not|dont|cant|can not|cannot) see (much |any |the )?)(reason|point) (to|in|of) (live|living|going on|"
+        r"carrying on|being alive|being here|staying alive)", r"take my (own )?life",
         r"(took|take|taking|swallow\w*|saving( up)?) (all )?(my|the|those) pills", r"overdos\w*",
         r"not (wake|waking) up (again|ever)", r"never wake up", r"(hang|hanging|shoot|shooting|drown\w*) myself",
         r"(jump|jumping|step|stepping|throw\w* myself) (off|in front of|under) (a|the) (bridge|train|roof|building|car|bus)",

@@ -122,7 +122,7 @@ class Talk:
                 continue   # not asked for, or already answered: the input is in the record all the same
             alert = semantic_alert(score.similarity, score.safe_similarity)
             events.append(Event(t_s, "risk_screened", {
-                "screen": score.screen, "kind": score.kind, "similarity": round(float(score.similarity), 4),
+                "screen": score.screen, "category": score.kind, "similarity": round(float(score.similarity), 4),
                 "safe_similarity": round(float(score.safe_similarity), 4), "exemplar": score.exemplar[:200],
                 "segment": score.segment[:200], "model": score.model, "alert": alert,
                 "waited_s": round(t_s - asked[0], 3)}))
