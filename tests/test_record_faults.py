@@ -207,3 +207,16 @@ def test_a_disk_that_fills_up_during_vr_simulate(small_disk):
         assert stat.S_IMODE(p.stat().st_mode) == 0o600, p
     v = verify_events(out)
     assert v.ok and "ended_disk_full" in v.text(), v.problems
+
+
+def test_a_disk_full_before_the_record_starts_is_a_message(tmp_path, monkeypatch, capsys):
+    from conftest import ROOT
+    from vr.cli import main
+    from vr.record import files
+
+    monkeypatch.setattr(files, "os", FlakyOs("fsync", errno.ENOSPC, fail_next=1))
+    code = main(["simulate", "--profile", str(ROOT / "exposure_profiles" / "public_speaking.yaml"), "--seconds", "1",
+                 "--out", str(tmp_path / "s"), "-q"])
+    err = capsys.readouterr().err
+    assert code == 1 and f"cannot start the session record in {tmp_path / 's'}: No space left on device" in err
+    assert not [p for p in (tmp_path / "s").iterdir() if p.name.endswith(".tmp")]

@@ -68,7 +68,7 @@ def cmd_run(args: argparse.Namespace) -> int:
                               pseudonym=pseudonym, screenshots=shots, size=args.size, fps=args.fps, patient=params,
                               screenshot_every_s=args.screenshot_every, xr_scale=args.xr_scale,
                               dialogue=not args.no_dialogue, phase_scale=args.phase_scale, console=console)
-    except (FileExistsError, PermissionError, RuntimeError) as e:
+    except (OSError, RuntimeError) as e:
         raise CommandError(f"vr {args.command}: {e}", 1) from None
     summary = result.summary
     write_summary(out, {**summary.to_dict(), "frames": result.frames,

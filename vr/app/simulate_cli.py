@@ -14,7 +14,7 @@ def cmd_simulate(args: argparse.Namespace) -> int:
     try:
         summary = run_simulation(loaded, seconds=args.seconds, seed=args.seed, out=out, pseudonym=pseudonym,
                                  patient=params, rate_hz=args.rate_hz)
-    except (FileExistsError, PermissionError) as e:
+    except OSError as e:  # the record could not be started (it says where)
         raise CommandError(f"vr {args.command}: {e}", 1) from None
     write_summary(out, summary.to_dict())
     if not args.quiet:

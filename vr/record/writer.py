@@ -55,6 +55,13 @@ def encode_event(seq: int, event: Event) -> bytes:
     return json.dumps(obj, separators=(",", ":"), ensure_ascii=False, allow_nan=False).encode("utf-8")
 
 
+class RecordStartError(OSError):
+    """The record could not be created (a full disk, a folder we may not write into); says where."""
+
+    def __str__(self) -> str:
+        return str(self.strerror)
+
+
 class _Inputs:
     __slots__ = ("inputs", "dt_s")
 
@@ -124,14 +131,20 @@ class SessionWriter:
         self.meta.update({"format": FORMAT, "format_version": FORMAT_VERSION,
                           "started_utc": datetime.now(timezone.utc).isoformat(timespec="seconds"),
                           "versions": versions(), "status": "recording"})
-        make_private_dir(self.directory)
-        for name, data in (attachments or {}).items():
-            replace_private(self.directory / name, data)
-        self._write_meta()
-        reserve_space(self.directory / RESERVE_NAME, RESERVE_BYTES)
-        self._fd = open_private(self.directory / "events.jsonl")
-        self._inputs_fd = open_private(self.directory / "inputs.jsonl")
-        fsync_dir(self.directory)
+        try:
+            make_private_dir(self.directory)
+            for name, data in (attachments or {}).items():
+                replace_private(self.directory / name, data)
+            self._write_meta()
+            reserve_space(self.directory / RESERVE_NAME, RESERVE_BYTES)
+            self._fd = open_private(self.directory / "events.jsonl")
+            self._inputs_fd = open_private(self.directory / "inputs.jsonl")
+            fsync_dir(self.directory)
+        except FileExistsError:
+            raise
+        except OSError as e:
+            raise RecordStartError(e.errno, f"cannot start the session record in {self.directory}: "
+                                            f"{e.strerror or e}; free space there or choose another --out") from None
         self.on_error = on_error
         self.error: str | None = None        # the storage trouble now, if any (said once per spell)
         self.written_bytes = 0
