@@ -20,6 +20,7 @@ alerts (the clinician decides, not a parser).
 
 from __future__ import annotations
 
+import functools
 import re
 import unicodedata
 from dataclasses import dataclass
@@ -162,14 +163,15 @@ def _edits_within(a: str, b: str, limit: int) -> bool:
     return prev[-1] <= limit
 
 
+@functools.lru_cache(maxsize=8192)  # a pure function of one word: the step stays in microseconds
 def respell(word: str) -> str:
-    """``word``, or the key word it is a misspelling of."""
+    """``word``, or the key word it is a misspelling of (a misspelling keeps its first letter)."""
     if word in SPELT_AS:
         return SPELT_AS[word]
     if len(word) < 5 or word in KEY_WORDS:
         return word
     for key in KEY_WORDS:
-        if _edits_within(word, key, 2 if len(key) >= 8 else 1):
+        if key[0] == word[0] and _edits_within(word, key, 2 if len(key) >= 8 else 1):
             return key
     return word
 
