@@ -7,6 +7,7 @@ backend and the input source differ.
 from __future__ import annotations
 
 import os
+import signal
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -36,7 +37,7 @@ def run_rendered(loaded: LoadedProfile, *, backend_kind: str, seconds: float | N
                  pseudonym: str, screenshots: Path | None = None, size: tuple[int, int] = (960, 540),
                  fps: float = 30.0, patient: PatientParams | None = None, screenshot_every_s: float = 10.0,
                  batched: bool = True, on_loop=None, xr_scale: float = 1.0, dialogue: bool = True,
-                 phase_scale: float = 1.0, console=None) -> RunResult:
+                 phase_scale: float = 1.0, console=None, stop_requested=None) -> RunResult:
     """Run a rendered session.
 
     ``backend_kind``: 'offscreen' (headless, synthetic patient), 'desktop' (you, in a window) or
@@ -45,6 +46,8 @@ def run_rendered(loaded: LoadedProfile, *, backend_kind: str, seconds: float | N
     ``phase_scale``: offscreen distraction runs: the simulated procedure's phases last this share
     of their expected length (0.05 for a quick look).
     ``console``: a ``ConsoleOptions`` to serve the clinician console (``docs/console.md``), or None.
+    ``stop_requested``: a callable the frame loop asks once a frame; a reason it returns (from a
+    signal, ``vr.app.cli_common.stop_on_signals``) ends the session cleanly with that reason.
     """
     from vr.app.distraction import SimulatedProcedure, new_session
     from vr.dialogue.bank import bank_for_scene, bank_path, line_bands, vetted_lines
@@ -59,6 +62,8 @@ def run_rendered(loaded: LoadedProfile, *, backend_kind: str, seconds: float | N
         bank = bank_for_scene(profile.scene) if dialogue else None
     session = new_session(loaded, seed, lines=vetted_lines(bank), bands=line_bands(bank))
     hub = None
+    if console is not None or bank is not None:
+        _tracker_deaf_to_hangup()
     if console is not None:  # first: its address is shown while the rest starts
         from vr.console import start_console
 
@@ -149,7 +154,8 @@ def run_rendered(loaded: LoadedProfile, *, backend_kind: str, seconds: float | N
                                on_error=lambda message: (alerts[0].append(message) if alerts else None),
                                attachments=attachments)
         tally = Tally(loaded, seed)
-        loop = FrameLoop(backend, session, view, writer, source, tally, options, hud, dialogue=talk, console=hub)
+        loop = FrameLoop(backend, session, view, writer, source, tally, options, hud, dialogue=talk, console=hub,
+                         stop_requested=stop_requested)
         alerts.append(loop.disk_alerts)
         loop_ref.append(loop)
         if on_loop is not None:
@@ -178,6 +184,23 @@ def run_rendered(loaded: LoadedProfile, *, backend_kind: str, seconds: float | N
         if source is not None and hasattr(source, "destroy"):
             source.destroy()
         backend.close()
+
+
+def _tracker_deaf_to_hangup() -> None:
+    """Start multiprocessing's resource tracker (the helper its child processes share) with the
+    hang-up signal blocked, which it inherits: it ignores Ctrl-C and SIGTERM by itself but not a
+    closed terminal's SIGHUP, which reaches every process of the terminal at once, and it would
+    die mid-session. (The console and the dialogue worker ignore SIGINT and SIGHUP themselves;
+    the session ends them through their pipes after its own clean end.)"""
+    if not (hasattr(signal, "SIGHUP") and hasattr(signal, "pthread_sigmask")):
+        return
+    from multiprocessing import resource_tracker
+
+    before = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGHUP})
+    try:
+        resource_tracker.ensure_running()
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, before)
 
 
 def _worker(bank, seed: int, timeout_s: float | None):

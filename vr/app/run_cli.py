@@ -5,7 +5,10 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from vr.app.cli_common import CommandError, add_common, default_out, session_setup, write_summary
+from vr.app.cli_common import (
+    CommandError, add_common, default_out, exit_status, pick_pseudonym, session_setup, stop_on_signals, tell,
+    write_summary,
+)
 
 DEMO_PROFILE = "exposure_profiles/demo_tour.yaml"
 
@@ -63,22 +66,22 @@ def cmd_run(args: argparse.Namespace) -> int:
         raise CommandError(f"vr {args.command}: --xr-scale {args.xr_scale} is outside 0.25 to 2.0")
     shots = Path(args.screenshots) if args.screenshots else None
     console = None if args.no_console else _console_options(args)
-    try:
-        result = run_rendered(loaded, backend_kind=backend, seconds=seconds, seed=args.seed, out=out,
-                              pseudonym=pseudonym, screenshots=shots, size=args.size, fps=args.fps, patient=params,
-                              screenshot_every_s=args.screenshot_every, xr_scale=args.xr_scale,
-                              dialogue=not args.no_dialogue, phase_scale=args.phase_scale, console=console)
-    except (OSError, RuntimeError) as e:
-        raise CommandError(f"vr {args.command}: {e}", 1) from None
-    summary = result.summary
-    write_summary(out, {**summary.to_dict(), "frames": result.frames,
-                        "screenshots": [p.name for p in result.screenshots]})
-    if not args.quiet:
-        print(summary.text())
-        print(f"{result.frames} frames rendered; record: {out}")
-        if result.screenshots:
-            print(f"screenshots: {shots} ({len(result.screenshots)})")
-    return 0
+    with stop_on_signals() as stop:  # Ctrl-C, kill, timeout, systemd, a closed terminal: a clean end
+        try:
+            result = run_rendered(loaded, backend_kind=backend, seconds=seconds, seed=args.seed, out=out,
+                                  pseudonym=pseudonym, screenshots=shots, size=args.size, fps=args.fps,
+                                  patient=params, screenshot_every_s=args.screenshot_every, xr_scale=args.xr_scale,
+                                  dialogue=not args.no_dialogue, phase_scale=args.phase_scale, console=console,
+                                  stop_requested=stop)
+        except (OSError, RuntimeError) as e:
+            raise CommandError(f"vr {args.command}: {e}", 1) from None
+        summary = result.summary
+        write_summary(out, {**summary.to_dict(), "frames": result.frames,
+                            "screenshots": [p.name for p in result.screenshots]})
+        if not args.quiet:
+            shown = f"\nscreenshots: {shots} ({len(result.screenshots)})" if result.screenshots else ""
+            tell(f"{summary.text()}\n{result.frames} frames rendered; record: {out}{shown}")
+    return exit_status(summary.ended)
 
 
 def _console_options(args: argparse.Namespace):
@@ -100,7 +103,13 @@ def _console_options(args: argparse.Namespace):
 def cmd_demo(args: argparse.Namespace) -> int:
     if args.backend == "auto":
         args.backend = choose_backend(args.quiet)
-    out = Path(args.out) if args.out else default_out(args.pseudonym)
+    if args.out:
+        out = Path(args.out)
+    else:
+        try:
+            out = default_out(pick_pseudonym(args.pseudonym, None))
+        except ValueError as e:
+            raise CommandError(f"vr {args.command}: {e}", 2) from None
     if args.backend == "offscreen" and not args.screenshots:
         args.screenshots = str(out / "screenshots")
     args.out = str(out)

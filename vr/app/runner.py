@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import time
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -50,9 +51,13 @@ class FrameLoop:
     """Drives one session on one backend until it ends."""
 
     def __init__(self, backend, session: Session, view, writer: SessionWriter, source, tally: Tally,
-                 options: LoopOptions, hud=None, dialogue=None, console=None) -> None:
+                 options: LoopOptions, hud=None, dialogue=None, console=None,
+                 stop_requested: Callable[[], str] | None = None) -> None:
         """``dialogue``: a ``DialogueClient`` (requests from events, spoken lines as inputs), or None.
-        ``console``: a ``ConsoleHub`` (commands in; events, state and mirror pictures out), or None."""
+        ``console``: a ``ConsoleHub`` (commands in; events, state and mirror pictures out), or None.
+        ``stop_requested``: asked once a frame; a reason it returns (a signal's: 'terminated',
+        'hangup', 'interrupted') ends the session in that frame as the clinician's stop would.
+        With it, a Ctrl-C that Panda3D holds until the frame is drawn ends the session the same way."""
         self.backend = backend
         self.base = backend.base
         self.session = session
@@ -64,6 +69,7 @@ class FrameLoop:
         self.hud = hud
         self.dialogue = dialogue
         self.console = console
+        self.stop_requested = stop_requested
         self._mirror_camera = None
         self.external: deque[Command] = deque()
         self.external_said: deque[PatientWords] = deque()
@@ -111,6 +117,12 @@ class FrameLoop:
         try:
             while not self.done:
                 self.base.taskMgr.step()
+        except KeyboardInterrupt:
+            # Panda3D's task manager holds a Ctrl-C until the frame's tasks have run, then raises
+            # it here: a clean place to end, when the caller asked for signals to end the session.
+            if self.stop_requested is None:
+                raise
+            self.finish("interrupted")
         finally:
             self.stop()
         return self.ended_reason
@@ -140,7 +152,14 @@ class FrameLoop:
         return task.cont
 
     def _inputs(self, task):
-        if self.inputs is None:
+        # A signal's request is read first, before the worker and the console are polled: the same
+        # signal may have reached them (a terminal's Ctrl-C, systemd's SIGTERM to every process), and
+        # a session that is ending must not start them again.
+        if self.stop_requested is not None and not self.done:
+            reason = self.stop_requested()
+            if reason:
+                self.finish(reason)
+        if self.inputs is None or self.done:
             return task.cont
         if self.external:
             extra = tuple(self.external)

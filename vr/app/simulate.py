@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
 
@@ -19,10 +20,13 @@ from vr.sim import PatientParams, SyntheticPatient
 
 def run_simulation(loaded: LoadedProfile, *, seconds: float, seed: int, out: Path, pseudonym: str,
                    patient: PatientParams | None = None, rate_hz: float = 30.0,
-                   commands_at: dict[int, list] | None = None) -> RunSummary:
+                   commands_at: dict[int, list] | None = None,
+                   stop_requested: Callable[[], str] | None = None) -> RunSummary:
     """Run ``seconds`` of simulated session time and write the record to ``out``.
 
     ``commands_at`` maps a step number to clinician commands injected then (tests use it).
+    ``stop_requested``: asked before every step; a reason it returns (e.g. 'terminated', from a
+    signal) ends the session there, cleanly, with that reason.
     """
     from vr.app.distraction import SimulatedProcedure, new_session
 
@@ -41,8 +45,12 @@ def run_simulation(loaded: LoadedProfile, *, seconds: float, seed: int, out: Pat
                            attachments=record_files(loaded))
     started = time.perf_counter()
     world = None
+    ended = "run_finished"
     try:
         for k in range(int(round(seconds * rate_hz))):
+            if stop_requested is not None and stop_requested():
+                ended = stop_requested()
+                break
             inputs = player.act(world, dt)
             if commands_at and k in commands_at:
                 inputs = replace(inputs, commands=inputs.commands + tuple(commands_at[k]))
@@ -52,7 +60,7 @@ def run_simulation(loaded: LoadedProfile, *, seconds: float, seed: int, out: Pat
             tally.add(world, events, dt)
             if world.mode == "ended":
                 break
-        final = session.end("run_finished")
+        final = session.end(ended)
         writer.write(final)
         tally.finish(final)
     finally:

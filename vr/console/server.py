@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import json
 import secrets
+import signal
 import time
 from dataclasses import replace
 from pathlib import Path
@@ -52,6 +53,9 @@ def serve(conn, info: dict, host: str, port: int | None, token: str | None) -> N
     """The console's process: bind, say so (or why not), serve until the session closes the pipe."""
     # (Not at a lower priority: with the renderer busy on every core, a niced console waited out
     # whole frames, and a command's answer took 50 ms instead of 20 ms at 960x540 here.)
+    for name in ("SIGINT", "SIGHUP"):  # a terminal's Ctrl-C or hang-up: the session closes the pipe after its clean end
+        if hasattr(signal, name):
+            signal.signal(getattr(signal, name), signal.SIG_IGN)
     server = ConsoleServer(conn, info, host, port, token)
     loop = server.loop = asyncio.new_event_loop()
     asyncio.set_event_loop(loop)

@@ -28,6 +28,7 @@ and the session core warns the clinician while it waits. A worker without the se
 from __future__ import annotations
 
 import multiprocessing as mp
+import signal
 import time
 import traceback
 from dataclasses import dataclass, field
@@ -46,6 +47,12 @@ TIMEOUT_S = 1.5          # an answer later than this: the worker is taken to be 
 
 def serve(conn, spec: dict) -> None:
     """The child process: load banks, model and voice; answer requests until told to stop."""
+    # The session ends this process through the pipe: a Ctrl-C or a hang-up sent to the whole
+    # terminal must not kill it mid-answer (SIGTERM keeps its default: multiprocessing stops a
+    # daemon child with it when the app exits).
+    for sig in (signal.SIGINT, getattr(signal, "SIGHUP", None)):
+        if sig is not None:
+            signal.signal(sig, signal.SIG_IGN)
     from vr.dialogue.choose import Chooser
     from vr.dialogue.embed import load_embedder
     from vr.dialogue.screen import RiskScreen
@@ -62,10 +69,16 @@ def serve(conn, spec: dict) -> None:
                 for name, bank in banks.items()}
     synth = Synthesizer(cache / "speech", engine=spec.get("engine", "auto"))
     method = next(iter(choosers.values())).method if choosers else "none"
-    conn.send({"kind": "ready", "method": method, "warning": warning, "engine": synth.engine,
-               "engine_warning": synth.warn()})
+    try:
+        conn.send({"kind": "ready", "method": method, "warning": warning, "engine": synth.engine,
+                   "engine_warning": synth.warn()})
+    except OSError:  # the app is gone already (killed while the model loaded): nobody to answer
+        return
     while True:
-        req = conn.recv()
+        try:
+            req = conn.recv()
+        except (EOFError, OSError):  # the app closed its end (it ended, or was killed): stop quietly
+            return
         if req is None:
             return
         if spec.get("test_hooks") and req.get("kind") == "test_sleep":
@@ -81,6 +94,8 @@ def serve(conn, spec: dict) -> None:
                            "similarity": score.similarity, "safe_similarity": score.safe_similarity,
                            "exemplar": score.exemplar, "segment": score.segment, "model": score.model,
                            "latency_ms": round((time.perf_counter() - started) * 1000, 2)})
+            except (BrokenPipeError, ConnectionResetError):  # the app is gone
+                return
             except Exception as e:  # the core warns while it waits; the phrases have already run
                 conn.send({"kind": "error", "request": req.get("request"), "screen": True,
                            "message": f"{type(e).__name__}: {e}", "trace": traceback.format_exc(limit=3)})
@@ -102,6 +117,8 @@ def serve(conn, spec: dict) -> None:
                        "method": choice.method, "wav": str(speech.path), "duration_s": speech.duration_s,
                        "envelope": speech.envelope.tolist(), "sample_rate": speech.sample_rate,
                        "engine": speech.engine, "latency_ms": round((time.perf_counter() - started) * 1000, 2)})
+        except (BrokenPipeError, ConnectionResetError):  # the app is gone
+            return
         except Exception as e:  # one bad request must not take the worker down
             conn.send({"kind": "error", "request": req.get("request"),
                        "message": f"{type(e).__name__}: {e}", "trace": traceback.format_exc(limit=3)})
