@@ -81,3 +81,39 @@ def test_demo_runs_from_any_folder(tmp_path):
 def test_help_is_available(args):
     out = vr(*args)
     assert "vr" in out.stdout and out.returncode in (0, 2)
+
+
+def test_the_tour_finds_the_patient_its_folder_is_named_for(tmp_path):
+    # README's tour: `vr simulate ... --out sessions/P-0001_try` (no --pseudonym), then
+    # `vr report --patient P-0001 sessions` must find that session.
+    profile = str(ROOT / "exposure_profiles" / "demo_tour.yaml")
+    out = vr("simulate", "--profile", profile, "--seconds", "30", "--out", "sessions/P-0001_try", "-q", cwd=tmp_path)
+    assert out.returncode == 0, out.stderr
+    assert json.loads((tmp_path / "sessions" / "P-0001_try" / "session.json").read_text())["patient"] == "P-0001"
+    report = vr("report", "--patient", "P-0001", "sessions", cwd=tmp_path)
+    assert report.returncode == 0, report.stderr
+    assert (tmp_path / "sessions" / "course_P-0001.html").is_file()
+    # a folder named for one patient never holds another's session
+    clash = vr("simulate", "--profile", profile, "--seconds", "5", "--pseudonym", "P-0002",
+               "--out", "sessions/P-0001_second", cwd=tmp_path)
+    assert clash.returncode == 2 and "named for P-0001 but --pseudonym is P-0002" in clash.stderr
+    assert not (tmp_path / "sessions" / "P-0001_second").exists()
+    # a folder not named by a pseudonym keeps the default
+    plain = vr("simulate", "--profile", profile, "--seconds", "5", "--out", "sessions/dry_run", "-q", cwd=tmp_path)
+    assert plain.returncode == 0, plain.stderr
+    assert json.loads((tmp_path / "sessions" / "dry_run" / "session.json").read_text())["patient"] == "SIM-0001"
+
+
+def test_vr_say_counts_steps_from_zero(capsys):
+    from vr.config import load_profile
+    from vr.sim.params import resolve
+
+    profile = load_profile(ROOT / "exposure_profiles" / "job_interview.yaml").config
+    for index in (0, len(profile.steps) - 1):
+        assert main(["say", "--profile", "job_interview", "--lexical", "--step", str(index), "hello"]) == 0
+        out = json.loads(capsys.readouterr().out)
+        expected = resolve(profile.steps[index], profile.safety).dialogue_intensity
+        assert out["dialogue_intensity"] == round(expected, 3)
+    last = len(profile.steps) - 1
+    assert main(["say", "--profile", "job_interview", "--lexical", "--step", str(last + 1), "hello"]) == 2
+    assert f"outside 0-{last}" in capsys.readouterr().err

@@ -1,6 +1,8 @@
 """``vr say``: what would a virtual human answer? One JSON object, no headset, no window.
 
-    vr say --profile exposure_profiles/job_interview.yaml --step 4 "sorry, I'm a bit nervous"
+    vr say --profile exposure_profiles/job_interview.yaml --step 3 "sorry, I'm a bit nervous"
+
+``--step`` counts from 0, as the summary, the record (``step_index``) and the console's API do.
 
 prints ``speaker`` (the role), ``line_id``, ``text``, ``band``, ``similarity`` (cosine to the
 closest example answer; null for a generic acknowledgement), ``method``, ``risk`` (the
@@ -17,6 +19,7 @@ import json
 import sys
 
 from vr.app.cli_common import CommandError, resolve_profile
+from vr.config.text import printable
 
 
 def cmd_say(args: argparse.Namespace) -> int:
@@ -34,9 +37,10 @@ def cmd_say(args: argparse.Namespace) -> int:
         raise CommandError(str(e), 1) from None
     profile = loaded.config
     steps = profile.steps
-    if not 1 <= args.step <= len(steps):
-        raise CommandError(f"vr say: --step {args.step} is outside 1-{len(steps)} ({profile.name} has {len(steps)} steps)")
-    step = steps[args.step - 1]
+    if not 0 <= args.step < len(steps):
+        raise CommandError(f"vr say: --step {args.step} is outside 0-{len(steps) - 1} "
+                           f"({printable(profile.name)} has {len(steps)} steps, counted from 0)")
+    step = steps[args.step]
     intensity = resolve(step, profile.safety).dialogue_intensity if args.intensity is None else args.intensity
     band = band_of(intensity)
     bank = bank_for_scene(profile.scene)
@@ -76,7 +80,8 @@ def cmd_say(args: argparse.Namespace) -> int:
 def add_say_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("say", help="the line a virtual human would answer with, as JSON (try the dialogue offline)")
     p.add_argument("--profile", required=True, help="a profile file or name")
-    p.add_argument("--step", type=int, default=1, help="the step (1 = first) whose dialogue intensity applies")
+    p.add_argument("--step", type=int, default=0,
+                   help="the step whose dialogue intensity applies, counted from 0 as in the summary and the record")
     p.add_argument("--intensity", type=float, default=None, help="a dialogue intensity 0-1 instead of the step's")
     p.add_argument("--role", default=None, help="the speaking role (default: the scene's usual one)")
     p.add_argument("--seed", type=int, default=1)

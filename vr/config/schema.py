@@ -15,6 +15,7 @@ from vr.config.profile import MOOD_NAMES, MoodSpec, ProfileConfig
 from vr.config.distraction import DistractionProfileConfig
 from vr.config.lines import LineBankConfig
 from vr.config.scene import SceneConfig
+from vr.config.yamlsrc import MAX_DEPTH, MAX_NODES
 
 MODELS: dict[str, type[BaseModel]] = {"profile": ProfileConfig, "scene": SceneConfig,
                                       "distraction": DistractionProfileConfig, "lines": LineBankConfig}
@@ -109,6 +110,10 @@ def markdown_reference() -> str:
         "Units are in the key names (`_m` metres, `_s` seconds, `_mps` metres per second, `_deg` degrees).",
         "Unknown keys are errors. Where a default says *from intensity*, the step's `intensity` knob sets it",
         "(the mapping is in `vr/sim/params.py` and in each meaning below).",
+        "Numbers may be written `4`, `4.0`, `4e0` or `1.5e-3` (an exponent without a dot is a number too, so its",
+        "range applies); `.nan` and `.inf` are refused. Names hold one line of plain text, and no text holds",
+        f"control characters or escape sequences. A file nests at most {MAX_DEPTH} levels and holds at most "
+        f"{MAX_NODES:,} values.".replace(",", " "),
         "",
     ]
     done: set[str] = set()
