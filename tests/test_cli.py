@@ -117,3 +117,18 @@ def test_vr_say_counts_steps_from_zero(capsys):
     last = len(profile.steps) - 1
     assert main(["say", "--profile", "job_interview", "--lexical", "--step", str(last + 1), "hello"]) == 2
     assert f"outside 0-{last}" in capsys.readouterr().err
+
+
+def test_command_errors_are_printed_escaped(monkeypatch, capsys):
+    # A command's error may quote a file, a folder name or a device's own words.
+    import vr.app.say as say
+    from vr.app.cli_common import CommandError
+
+    def fails(args):
+        raise CommandError("vr say: \x1b]0;owned\x07 went wrong\nsecond line", 1)
+
+    monkeypatch.setattr(say, "cmd_say", fails)
+    assert main(["say", "--profile", "job_interview", "hello"]) == 1
+    err = capsys.readouterr().err
+    assert "\x1b" not in err and "\x07" not in err
+    assert "vr say: \\x1b]0;owned\\x07 went wrong\nsecond line" in err

@@ -195,7 +195,9 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return int(args.func(args))
     except CommandError as e:
-        print(str(e), file=sys.stderr)
+        from vr.config.text import printable
+
+        print(printable(str(e), keep_newlines=True), file=sys.stderr)  # it may quote a file or a device
         return e.code
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)

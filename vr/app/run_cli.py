@@ -40,7 +40,7 @@ def choose_backend(quiet: bool) -> str:
             reason = "no OpenXR runtime with a headset answered (`vr doctor` says more)"
     else:
         if not quiet:
-            print(f"backend: openxr ({info.runtime_name}, {info.system_name})")
+            tell(f"backend: openxr ({info.runtime_name}, {info.system_name})")  # names the runtime gives
         return "openxr"
     backend = "desktop" if display_available() else "offscreen"
     if not quiet:
