@@ -47,6 +47,10 @@ def interview():
     ({"command": "ask_rating", "text": "joy"}, "is a scale"),
     ({"command": "say_line", "text": "interview.made_up.1"}, "one of /api/info's lines"),
     ({"command": "say_line", "text": "x", "human": "h999"}, "'human' must be"),
+    ({"command": "say", "text": "a baker", "corrects": "one"}, "'corrects' must be"),
+    ({"command": "say", "text": "a baker", "corrects": -1}, "'corrects' must be"),
+    ({"command": "withhold_reply"}, "needs a 'value'"),
+    ({"command": "withhold_reply", "value": 1.5}, "'said' number"),
 ])
 def test_bad_commands_are_refused_with_the_reason(interview, body, message):
     with pytest.raises(BadCommand, match=message):
@@ -60,6 +64,9 @@ def test_good_commands_become_the_core_s_inputs(interview):
     r = parse({"command": "rating", "scale": "pain", "value": 3}, info)
     assert r.rating.scale == "pain" and r.rating.value == 3.0 and r.rating.source == "console" and r.id is None
     assert parse({"command": "say", "text": "I'm nervous"}, info).words == "I'm nervous"
+    fixed = parse({"command": "say", "text": "I'm a baker", "corrects": 3}, info)
+    assert fixed.words == "I'm a baker" and fixed.corrects == 3
+    assert parse({"command": "withhold_reply", "value": 3}, info).command == Command("withhold_reply", 3.0, "", "", "console")
     line = info["lines"][0]["id"]
     s = parse({"command": "say_line", "text": line, "human": "h001"}, info)
     assert s.command.value == 1.0 and s.command.text == line

@@ -55,7 +55,7 @@ class SimulatedProcedure:
         while self.plan and self.plan[0][0] <= t:
             due.append(self.plan.pop(0)[1])
         if due:
-            inputs = FrameInputs(inputs.head, inputs.commands + tuple(due), inputs.ratings)
+            inputs = inputs.plus(commands=tuple(due))
         return inputs
 
     def act(self, world: WorldState | None, dt_s: float) -> FrameInputs:

@@ -24,7 +24,7 @@ from __future__ import annotations
 import time
 from collections import deque
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 
 from vr.app.summary import Tally
@@ -161,24 +161,17 @@ class FrameLoop:
                 self.finish(reason)
         if self.inputs is None or self.done:
             return task.cont
-        if self.external:
-            extra = tuple(self.external)
+        if self.external or self.external_said:
+            commands, said = tuple(self.external), tuple(self.external_said)
             self.external.clear()
-            self.inputs = replace(self.inputs, commands=self.inputs.commands + extra)
-        if self.external_said:
-            said = tuple(self.external_said)
             self.external_said.clear()
-            self.inputs = replace(self.inputs, said=self.inputs.said + said)
+            self.inputs = self.inputs.plus(commands=commands, said=said)
         if self.console is not None:
             commands, ratings, said = self.console.take()
-            if commands or ratings or said:
-                self.inputs = replace(self.inputs, commands=self.inputs.commands + commands,
-                                      ratings=self.inputs.ratings + ratings, said=self.inputs.said + said)
+            self.inputs = self.inputs.plus(commands=commands, ratings=ratings, said=said)
         if self.dialogue is not None:
             lines, screens, alerts = self.dialogue.poll()
-            if lines or screens:
-                self.inputs = replace(self.inputs, lines=self.inputs.lines + lines,
-                                      screens=self.inputs.screens + screens)
+            self.inputs = self.inputs.plus(lines=lines, screens=screens)
             for message in alerts:
                 self._alert(message, "dialogue")
         return task.cont
@@ -196,13 +189,10 @@ class FrameLoop:
             self._acc = 0.0 if n == MAX_STEPS_PER_FRAME else max(self._acc - n * step, 0.0)
         inputs = self.inputs
         if self._held is not None:  # commands, ratings, words and lines from frames that ran no step
-            held = self._held
-            inputs = replace(inputs, commands=held.commands + inputs.commands, ratings=held.ratings + inputs.ratings,
-                             said=held.said + inputs.said, lines=held.lines + inputs.lines,
-                             screens=held.screens + inputs.screens)
+            inputs = self._held.then(inputs)
             self._held = None
         if n == 0:
-            if inputs.commands or inputs.ratings or inputs.said or inputs.lines or inputs.screens:
+            if inputs.eventful:
                 self._held = inputs  # never dropped: they go with the next step
             return task.cont
         for k in range(n):

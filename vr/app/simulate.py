@@ -9,7 +9,6 @@ from __future__ import annotations
 import sys
 import time
 from collections.abc import Callable
-from dataclasses import replace
 from pathlib import Path
 
 from vr.app.summary import RunSummary, Tally, record_files, record_meta
@@ -53,7 +52,7 @@ def run_simulation(loaded: LoadedProfile, *, seconds: float, seed: int, out: Pat
                 break
             inputs = player.act(world, dt)
             if commands_at and k in commands_at:
-                inputs = replace(inputs, commands=inputs.commands + tuple(commands_at[k]))
+                inputs = inputs.plus(commands=tuple(commands_at[k]))
             world, events = session.step(inputs, dt)
             writer.write_inputs(inputs, dt)
             writer.write(events)

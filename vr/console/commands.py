@@ -19,8 +19,8 @@ from vr.sim.types import RATING_SCALES
 ID_RE = re.compile(r"^[A-Za-z0-9._:-]{1,64}$")
 HUMAN_RE = re.compile(r"^h\d{3}$")
 MAX_TEXT = 2000
-FIELDS = ("command", "id", "value", "text", "scale", "human", "type")
-NEEDS_VALUE = {"goto_step", "set_intensity", "rating"}
+FIELDS = ("command", "id", "value", "text", "scale", "human", "corrects", "type")
+NEEDS_VALUE = {"goto_step", "set_intensity", "rating", "withhold_reply"}
 NEEDS_TEXT = {"note", "say", "say_line"}
 SOURCE = "console"
 
@@ -35,6 +35,7 @@ class Parsed:
     command: Command | None = None
     rating: Rating | None = None
     words: str | None = None
+    corrects: int = 0          # with ``words``: the patient's turn (its ``said`` number) these put right
 
     @property
     def name(self) -> str:
@@ -95,7 +96,12 @@ def parse(body: Any, info: dict[str, Any]) -> Parsed:
             raise BadCommand(f"a {scale} rating is from {lo} to {hi}")
         return Parsed(cid, rating=Rating(scale, float(value), SOURCE))
     if name == "say":
-        return Parsed(cid, words=text)
+        corrects = body.get("corrects", 0)
+        if isinstance(corrects, bool) or not isinstance(corrects, int) or not 0 <= corrects < 2**31:
+            raise BadCommand("'corrects' must be the 'said' number of the patient's turn these words put right")
+        return Parsed(cid, words=text, corrects=corrects)
+    if name == "withhold_reply" and (not float(value).is_integer() or value < 1):
+        raise BadCommand("withhold_reply's 'value' is the 'said' number of the patient's turn (1, 2, ...)")
     if name == "set_intensity" and not 0.0 <= value <= 1.0:
         raise BadCommand("set_intensity's 'value' is from 0 to 1 (the profile's cap still applies)")
     if name == "ask_rating" and text and text not in info["scales"]:

@@ -177,7 +177,7 @@ class ConsoleHub:
                     ratings.append(item["rating"])
                     taken.append(item["id"])
                 elif kind == "say":
-                    said.append(PatientWords(item["text"], "console"))
+                    said.append(PatientWords(item["text"], "console", int(item.get("corrects", 0))))
                     taken.append(item["id"])
                 elif kind == "watch":
                     self.watching, self.viewers = bool(item["mirror"]), int(item["viewers"])

@@ -39,7 +39,7 @@ def mark_of(parsed: Parsed) -> Mark:
     if parsed.rating is not None:
         return ("rating", parsed.rating.scale, parsed.rating.value)
     if parsed.words is not None:
-        return ("say", parsed.words)
+        return ("say", parsed.words, parsed.corrects)
     c = parsed.command
     return (c.name, c.value, c.text)
 

@@ -240,7 +240,7 @@ class ConsoleServer:
         elif parsed.rating is not None:
             self._tell("rating", {"id": cid, "rating": parsed.rating})
         else:
-            self._tell("say", {"id": cid, "text": parsed.words})
+            self._tell("say", {"id": cid, "text": parsed.words, "corrects": parsed.corrects})
 
     @staticmethod
     async def _wait(answer: asyncio.Future, cid: str) -> dict:

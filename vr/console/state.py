@@ -47,7 +47,7 @@ def session_info(profile, session, bank, pseudonym: str) -> dict[str, Any]:
         steps: list[dict] = []
         phases = [{"index": i, "name": p.name, "expected_min": p.expected_min} for i, p in enumerate(profile.phases)]
     else:
-        commands = [c for c in COMMANDS if c not in ("say_line", "speak") or bank is not None]
+        commands = [c for c in COMMANDS if c not in ("say_line", "speak", "withhold_reply") or bank is not None]
         caps = {"max_intensity": safety.max_intensity, "min_distance_m": safety.min_distance_m,
                 "suds_ceiling": safety.suds_ceiling, "max_session_min": safety.max_session_min}
         steps = [{"index": i, "name": s.name} for i, s in enumerate(profile.steps)]

@@ -44,13 +44,16 @@ def load_inputs(directory: Path) -> list[tuple[FrameInputs, float]]:
         said: tuple[PatientWords, ...] = ()
         lines: tuple[SpokenLine, ...] = ()
         screens: tuple[ScreenScore, ...] = ()
+        speaking = False
         if len(row) > 7:
             commands = tuple(Command(n, v, t, i, s) for n, v, t, i, s in row[7]["c"])
             ratings = tuple(Rating(sc, v, s) for sc, v, s in row[7]["r"])
-            said = tuple(PatientWords(t, s) for t, s in row[7].get("w", ()))
+            said = tuple(PatientWords(*fields) for fields in row[7].get("w", ()))
             lines = tuple(SpokenLine(*fields) for fields in row[7].get("l", ()))
             screens = tuple(ScreenScore(*fields) for fields in row[7].get("s", ()))
-        out.append((FrameInputs(HeadPose((x, y, z), yaw, pitch, roll), commands, ratings, said, lines, screens), dt))
+            speaking = bool(row[7].get("v"))
+        out.append((FrameInputs(HeadPose((x, y, z), yaw, pitch, roll), commands, ratings, said, lines, screens,
+                                speaking), dt))
     return out
 
 

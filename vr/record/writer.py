@@ -72,17 +72,20 @@ class _Inputs:
 def encode_inputs(inputs: FrameInputs, dt_s: float) -> bytes:
     """One line of ``inputs.jsonl``: ``[dt_s, x, y, z, yaw, pitch, roll]`` and, when the step had
     any, ``{"c": commands, "r": ratings, "w": patient words, "l": spoken lines, "s": meaning
-    checks}`` as an eighth element (floats written exactly; "w", "l" and "s" only when present)."""
+    checks, "v": 1 while the patient is heard speaking}`` as an eighth element (floats written
+    exactly; "w", "l", "s" and "v" only when present; a word's third field only for a correction)."""
     h = inputs.head
     row: list[Any] = [dt_s, *h.position_m, h.yaw_deg, h.pitch_deg, h.roll_deg]
-    if inputs.commands or inputs.ratings or inputs.said or inputs.lines or inputs.screens:
+    if inputs.commands or inputs.ratings or inputs.said or inputs.lines or inputs.screens or inputs.patient_speaking:
         extra: dict[str, Any] = {"c": [[c.name, c.value, c.text, c.id, c.source] for c in inputs.commands],
                                  "r": [[r.scale, r.value, r.source] for r in inputs.ratings]}
         if inputs.said:
-            extra["w"] = [[w.text, w.source] for w in inputs.said]
+            extra["w"] = [[w.text, w.source] + ([w.corrects] if w.corrects else []) for w in inputs.said]
         if inputs.lines:
             extra["l"] = [[s.speaker, s.line_id, s.text, s.band, s.duration_s, s.request, s.similarity, s.method]
                           for s in inputs.lines]
+        if inputs.patient_speaking:
+            extra["v"] = 1
         if inputs.screens:
             extra["s"] = [[k.screen, k.kind, k.similarity, k.safe_similarity, k.exemplar, k.segment, k.model]
                           for k in inputs.screens]

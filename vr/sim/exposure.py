@@ -114,6 +114,11 @@ class ExposureEngine:
             return self.end(t_s, "stopped"), None, {}
         if name in ("note", "resume_dialogue"):  # resume_dialogue takes effect in the session's talk
             return [], None, {}
+        if name == "withhold_reply":  # in any mode: a misheard turn is never answered
+            if self.on_talk is None:
+                return [], "this session has no dialogue", {}
+            effects, refusal = self.on_talk(cmd, t_s)
+            return effects, refusal, {}
         if mode == "ended":
             return [], "session has ended", {}
         if name == "pause":

@@ -149,7 +149,9 @@ class Session:
             events.extend(talk.screened(inputs.screens, self.t_s, present, self.social))
         if inputs.lines:
             events.extend(talk.lines(inputs.lines, self.t_s, self.ids, present, active, self.social))
-        lines_per_min = 0.0 if talk.quiet else p.lines_per_min
+        if inputs.patient_speaking:
+            events.extend(talk.yield_turn(True, self.t_s, self.ids, self.social))
+        lines_per_min = 0.0 if (talk.quiet or inputs.patient_speaking) else p.lines_per_min
         events.extend(talk.number_turns(self.social.update(dt_s, self.t_s, present, distance, self.ids, lines_per_min,
                                                            p.dialogue_intensity, active, self.rng)))
         eye_pos = eye_position_m(self.crowd.pos, self.crowd.body_yaw, self.height_m, self.crowd.posture)
@@ -164,7 +166,10 @@ class Session:
         return world, events
 
     def _talk_command(self, cmd, t_s: float) -> tuple[list[Event], str | None]:
-        """``say_line`` (a chosen vetted line) or ``speak`` (a line of the human's own, at the step's band)."""
+        """``say_line`` (a chosen vetted line), ``speak`` (a line of the human's own, at the step's band) or
+        ``withhold_reply`` (no answer to a turn of the patient's)."""
+        if cmd.name == "withhold_reply":
+            return self.talk.clinician_withhold(cmd, t_s, self.social)
         if cmd.name == "speak":
             return self.talk.clinician_turn(cmd, t_s, self.ids, self.crowd.present, self._distance,
                                             self.params.dialogue_intensity, self.social)

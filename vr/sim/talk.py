@@ -16,6 +16,13 @@ everything safety depends on, in the step, with no waiting:
   that text, the speaker is present, the session is running and not quiet. Anything else is
   logged and dropped.
 
+Recognised words can be wrong: the clinician may withhold the humans' reply to a turn
+(``withhold_reply`` with the turn's ``said`` number: its line is dropped, or cut short if already
+spoken) or correct it (``PatientWords.corrects``: the old turn's reply is withheld and the new
+words are answered). The risk screen always reads the words as heard, first. When the patient
+starts speaking while a human talks (``FrameInputs.patient_speaking``), the human finishes the
+phrase within ``YIELD_S`` and nobody starts a new line until the patient stops.
+
 The clinician may also have a human say one chosen line (``say_line``): the core checks it is
 vetted, no harsher than the band of the profile's intensity cap, that the humans are not quiet
 and that someone is there to say it, then asks for it (``line_wanted``) like any other line.
@@ -38,6 +45,7 @@ from vr.sim.types import Command, Event, PatientWords, SpokenLine
 NEUTRAL = MOOD_NAMES.index("neutral")
 MAX_LINE_S = 15.0
 MAX_WORDS_LOGGED = 2000
+YIELD_S = 0.6             # a human interrupted by the patient finishes the phrase within this
 SCREEN_WAIT_S = 3.0       # a meaning check unanswered this long (session time) warns the clinician
 MAX_PENDING_SCREENS = 64  # words still waiting for their meaning check, at most (the oldest go first)
 
@@ -53,6 +61,11 @@ class Talk:
         self.requests = 0
         self.last_speaker = -1
         self.screens = 0
+        self.said = 0                              # the patient's turns, numbered from 1
+        self.reply_to: dict[int, int] = {}         # said -> the request of the reply it asked for
+        self.withheld: set[int] = set()            # requests whose lines the clinician withheld
+        self.speaking_request = 0                  # the request of the line being spoken now
+        self.yielded = False                       # the current line has already been cut short
         self.pending: dict[int, tuple[float, str, bool]] = {}   # screen -> (asked at, words, warned)
 
     def number_turns(self, events: list[Event]) -> list[Event]:
@@ -75,9 +88,14 @@ class Talk:
             text = words.text if isinstance(words.text, str) else ""
             risk = detect(text)
             by_meaning = risk is None and bool(self.vetted) and bool(text.strip())
-            events.append(Event(t_s, "patient_said", {"text": text[:MAX_WORDS_LOGGED], "source": words.source,
-                                                      "risk": risk.category if risk else None,
-                                                      "screen": "phrases+meaning" if by_meaning else "phrases"}))
+            self.said += 1
+            heard = {"said": self.said, "text": text[:MAX_WORDS_LOGGED], "source": words.source,
+                     "risk": risk.category if risk else None, "screen": "phrases+meaning" if by_meaning else "phrases"}
+            if words.corrects:
+                heard["corrects"] = int(words.corrects)
+            events.append(Event(t_s, "patient_said", heard))
+            if words.corrects:
+                events += self.withhold(int(words.corrects), t_s, social, "corrected")
             if risk is not None:
                 events += self._risk(t_s, risk.category, f"the patient said \"{risk.phrase}\"", "phrase",
                                      present, social)
@@ -95,7 +113,8 @@ class Talk:
             if speaker < 0:
                 continue
             self.requests += 1
-            events.append(Event(t_s, "reply_wanted", {"request": self.requests, "human": ids[speaker],
+            self.reply_to[self.said] = self.requests
+            events.append(Event(t_s, "reply_wanted", {"request": self.requests, "said": self.said, "human": ids[speaker],
                                                       "text": text[:MAX_WORDS_LOGGED],
                                                       "band": band_for(dialogue_intensity),
                                                       "dialogue_intensity": round(dialogue_intensity, 3)}))
@@ -161,6 +180,7 @@ class Talk:
             who = ids.index(line.speaker) if line.speaker in ids else -1
             why = ("the speaker has left" if who < 0 or not present[who] else
                    "the humans are quiet after a risk alert" if self.quiet else
+                   "the clinician withheld the reply" if line.request in self.withheld else
                    "the session is not running" if not running else "")
             if why:
                 events.append(Event(t_s, "line_dropped", {"line_id": line.line_id, "request": line.request,
@@ -169,6 +189,7 @@ class Talk:
             duration = float(min(max(line.duration_s, 0.3), MAX_LINE_S))
             social.speaker, social.speak_left = who, duration
             self.last_speaker = who
+            self.speaking_request, self.yielded = line.request, False
             events.append(Event(t_s, "utterance", {
                 "speaker": line.speaker, "line_id": line.line_id, "text": line.text, "band": line.band,
                 "request": line.request, "duration_s": round(duration, 3), "method": line.method,
@@ -222,6 +243,38 @@ class Talk:
         if not len(idx):
             return -1, "nobody is in the scene to say it"
         return int(idx[np.argmin(distance_m[idx])]), None
+
+    def withhold(self, said: int, t_s: float, social, why: str = "withheld") -> list[Event]:
+        """No reply to the patient's turn ``said``: its line is dropped when it comes, cut short if spoken."""
+        request = self.reply_to.get(said)
+        if request is None or request in self.withheld:
+            return []
+        self.withheld.add(request)
+        events = [Event(t_s, "reply_withheld", {"said": said, "request": request, "why": why})]
+        if social.speaker >= 0 and self.speaking_request == request:
+            social.speaker, social.speak_left = -1, 0.0
+            events.append(Event(t_s, "line_stopped", {"request": request, "reason": why}))
+        return events
+
+    def clinician_withhold(self, cmd: Command, t_s: float, social) -> tuple[list[Event], str | None]:
+        """``withhold_reply``: ``value`` is the ``said`` number of the patient's turn."""
+        said = int(cmd.value) if cmd.value is not None and float(cmd.value).is_integer() else 0
+        if said not in self.reply_to:
+            return [], "no reply was asked for that turn of the patient's (give its 'said' number)"
+        if self.reply_to[said] in self.withheld:
+            return [], "that reply is already withheld"
+        return self.withhold(said, t_s, social), None
+
+    def yield_turn(self, patient_speaking: bool, t_s: float, ids: tuple[str, ...], social) -> list[Event]:
+        """The patient speaks over a human: the human finishes the phrase within ``YIELD_S``, once a line."""
+        if not patient_speaking or social.speaker < 0 or self.yielded:
+            return []
+        self.yielded = True
+        if social.speak_left <= YIELD_S:
+            return []
+        social.speak_left = YIELD_S
+        return [Event(t_s, "turn_yielded", {"human": ids[social.speaker], "request": self.speaking_request,
+                                            "within_s": YIELD_S})]
 
     def resume(self, t_s: float) -> list[Event]:
         if not self.quiet:

@@ -13,7 +13,8 @@ from vr.sim.risk import ScreenScore
 Mode = Literal["running", "paused", "safe", "ended"]
 
 COMMANDS = ("pause", "resume", "panic", "stop", "step_up", "step_down", "goto_step",
-            "set_intensity", "clear_intensity", "ask_rating", "note", "resume_dialogue", "say_line", "speak")
+            "set_intensity", "clear_intensity", "ask_rating", "note", "resume_dialogue", "say_line", "speak",
+            "withhold_reply")
 RATING_SCALES = {"suds": (0, 100), "pain": (0, 10), "ssq": (0, 3)}
 
 
@@ -54,10 +55,16 @@ class Rating:
 
 @dataclass(frozen=True)
 class PatientWords:
-    """Something the patient said (typed by the clinician, or from a speech recogniser)."""
+    """Something the patient said (typed by the clinician, or from a speech recogniser).
+
+    ``corrects``: the number (``said`` of its ``patient_said`` event) of earlier words these put
+    right, e.g. the clinician's correction of a misrecognised turn: that turn's reply is withheld
+    and these words are answered instead. 0 for none.
+    """
 
     text: str
     source: str = "clinician"
+    corrects: int = 0
 
 
 @dataclass(frozen=True)
@@ -89,6 +96,26 @@ class FrameInputs:
     said: tuple[PatientWords, ...] = ()
     lines: tuple[SpokenLine, ...] = ()
     screens: tuple[ScreenScore, ...] = ()   # meaning checks of earlier words (``vr.sim.risk``)
+    patient_speaking: bool = False          # the microphone hears the patient now: the humans yield the turn
+
+    def then(self, later: FrameInputs) -> FrameInputs:
+        """These inputs and ``later``'s as one step's: ``later``'s head, everything else in order."""
+        return FrameInputs(later.head, self.commands + later.commands, self.ratings + later.ratings,
+                           self.said + later.said, self.lines + later.lines, self.screens + later.screens,
+                           self.patient_speaking or later.patient_speaking)
+
+    def plus(self, *, commands: tuple[Command, ...] = (), ratings: tuple[Rating, ...] = (),
+             said: tuple[PatientWords, ...] = (), lines: tuple[SpokenLine, ...] = (),
+             screens: tuple[ScreenScore, ...] = (), patient_speaking: bool = False) -> FrameInputs:
+        """These inputs with more from outside appended (commands queued elsewhere, the worker's answers)."""
+        if not (commands or ratings or said or lines or screens or patient_speaking):
+            return self
+        return self.then(FrameInputs(self.head, commands, ratings, said, lines, screens, patient_speaking))
+
+    @property
+    def eventful(self) -> bool:
+        """Anything but the head pose: what must never be dropped when a frame runs no step."""
+        return bool(self.commands or self.ratings or self.said or self.lines or self.screens or self.patient_speaking)
 
 
 @dataclass(frozen=True)

@@ -258,7 +258,12 @@ function onEvent(e, live) {
       break;
     case 'alert': addAlert(e); break;
     case 'utterance': transcriptLine(t, isDistraction() ? 'Companion' : d.speaker || '?', d.text || '', 'human'); break;
-    case 'patient_said': transcriptLine(t, 'Patient', d.text || '', d.risk ? 'patient risk' : 'patient'); break;
+    case 'patient_said': patientLine(t, d); break;
+    case 'reply_withheld':
+      transcriptLine(t, null, `Reply to the patient's turn ${d.said} withheld${d.why === 'corrected' ? ' (corrected)' : ''}.`, 'sys');
+      document.querySelector(`[data-said="${+d.said}"]`)?.classList.add('withheld');
+      break;
+    case 'turn_yielded': transcriptLine(t, null, `${d.human} let the patient speak.`, 'sys'); break;
     case 'dialogue_quiet': transcriptLine(t, null, 'The humans are quiet after a risk alert.', 'sys'); break;
     case 'dialogue_resumed': transcriptLine(t, null, 'Dialogue resumed.', 'sys'); break;
     case 'line_dropped': case 'line_refused':
@@ -584,6 +589,38 @@ function transcriptLine(t, who, text, cls) {
   transcriptToEnd();
 }
 
+// The patient's turn: heard by the microphone it can be wrong, so the clinician may withhold the
+// humans' reply or put the words right (the risk screen has already read them as heard).
+function patientLine(t, d) {
+  const who = d.source === 'microphone' ? 'Patient (heard)' : 'Patient';
+  transcriptLine(t, who, d.text || '', d.risk ? 'patient risk' : 'patient');
+  const line = $('#transcript').lastElementChild;
+  if (!d.said || !allowed('withhold_reply')) return;
+  line.dataset.said = d.said;
+  line.append(' ',
+    el('button', { type: 'button', class: 'btn small mini', 'data-testid': `withhold-${d.said}`, title: 'The humans do not answer this',
+                   text: 'Withhold reply', onclick: () => send('withhold_reply', { value: +d.said }) }),
+    el('button', { type: 'button', class: 'btn small mini', 'data-testid': `correct-${d.said}`, title: 'Put the words right; the humans answer those',
+                   text: 'Correct', onclick: () => startCorrection(+d.said, d.text || '') }));
+}
+
+let correcting = 0;
+function startCorrection(said, text) {
+  correcting = said;
+  const input = $('#words');
+  input.value = text;
+  input.placeholder = `Correct the patient's turn ${said}, Enter sends (Esc cancels)`;
+  input.classList.add('correcting');
+  input.focus();
+  input.select();
+}
+function endCorrection() {
+  correcting = 0;
+  const input = $('#words');
+  input.placeholder = 'What the patient said (W), Enter sends';
+  input.classList.remove('correcting');
+}
+
 function addAlert(e) {
   const d = e.data || {}, level = ['critical', 'warning', 'info'].includes(d.level) ? d.level : 'warning';
   const list = $('#alerts');
@@ -645,7 +682,9 @@ async function sendText(inputSel, command) {
   const input = $(inputSel), text = input.value.trim();
   if (!text) { input.focus(); return; }
   input.value = '';
-  const answer = await send(command, { text });
+  const fields = { text };
+  if (command === 'say' && correcting) { fields.corrects = correcting; endCorrection(); }
+  const answer = await send(command, fields);
   if (!answer && !input.value) input.value = text;   // not delivered: keep the words
 }
 
@@ -688,7 +727,10 @@ function bindControls() {
   $('#ask-pain').addEventListener('click', () => ask('pain'));
   $('#resume-dialogue').addEventListener('click', resumeDialogue);
   $('#words-send').addEventListener('click', () => sendText('#words', 'say'));
-  $('#words').addEventListener('keydown', (e) => { if (e.key === 'Enter' && !e.isComposing) { e.preventDefault(); sendText('#words', 'say'); } });
+  $('#words').addEventListener('keydown', (e) => {
+    if (e.key === 'Enter' && !e.isComposing) { e.preventDefault(); sendText('#words', 'say'); }
+    else if (e.key === 'Escape' && correcting) { e.preventDefault(); $('#words').value = ''; endCorrection(); }
+  });
   $('#note-send').addEventListener('click', () => sendText('#note', 'note'));
   $('#note').addEventListener('keydown', (e) => { if (e.key === 'Enter' && (e.ctrlKey || e.metaKey)) { e.preventDefault(); sendText('#note', 'note'); } });
   $('#line-filter').addEventListener('input', renderLines);
