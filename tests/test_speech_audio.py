@@ -139,3 +139,25 @@ def test_speaking_and_mouth_follow_the_line(tmp_path, library):
     assert level.min() >= 0.0 and level.max() <= 1.0
     assert result["before_stop"][0] and result["before_stop"][1] > 0.5
     assert result["after_stop"] == [False, 0.0] and result["after_stop_frames"] == [False, 0.0]
+
+
+def test_a_line_the_patient_speaks_over_ends_within_the_time_given():
+    """``finish_within``: the speaker trails off and stops; timing from frame times (no audio device)."""
+    from types import SimpleNamespace
+
+    from panda3d.core import NodePath
+
+    from vr.dialogue.tts import Speech
+    from vr.render.speech_audio import SpeechPlayer
+
+    player = SpeechPlayer(SimpleNamespace(), NodePath("listener"))
+    assert not player.audible
+    speech = Speech(Path("/nonexistent.wav"), 5.0, np.ones(250, np.float32), 50, "silent")
+    player.play("h001", speech, NodePath("mouth"))
+    speaking = []
+    for k in range(90):   # 3 s at 30 frames a second; the patient starts at 0.5 s
+        if k == 15:
+            player.finish_within("h001", 0.6)
+        player.update(1 / 30)
+        speaking.append(player.speaking("h001"))
+    assert all(speaking[:15]) and all(speaking[15:31]) and not any(speaking[35:])

@@ -40,6 +40,7 @@ class DialogueClient:
         self.player = player
         self.view = view
         self.recent: deque[str] = deque(maxlen=RECENT)
+        self.speaking_request: dict[int, str] = {}   # request -> speaker, for the lines said lately
         self.speech: dict[int, Speech] = {}
         self.ready_lines: list[SpokenLine] = []
         self.latency_ms: list[float] = []
@@ -70,10 +71,19 @@ class DialogueClient:
                 self.worker.request({"kind": "screen", "request": d["screen"], "text": d.get("text", "")})
             elif kind == "utterance":
                 self.recent.append(d["line_id"])
+                self.speaking_request[d["request"]] = d["speaker"]
+                while len(self.speaking_request) > RECENT:
+                    self.speaking_request.pop(next(iter(self.speaking_request)))
                 speech = self.speech.pop(d["request"], None)
                 if speech is not None and self.player is not None and self.view is not None:
                     index = int(d["speaker"].lstrip("h"))
                     self.player.play(d["speaker"], speech, self.view.voice_of(index))
+            elif kind == "turn_yielded" and self.player is not None:  # the patient speaks: finish the phrase
+                self.player.finish_within(d["human"], float(d["within_s"]))
+            elif kind == "line_stopped" and self.player is not None:   # a withheld or corrected reply
+                speaker = self.speaking_request.get(d["request"])
+                if speaker is not None:
+                    self.player.stop(speaker)
             elif kind in SILENCING and self.player is not None:
                 self.player.stop_all()
 

@@ -26,6 +26,7 @@ from vr.dialogue.tts import Speech
 MIN_DISTANCE_M = 1.0  # full loudness inside this
 MAX_DISTANCE_M = 20.0  # no quieter beyond this
 DROP_OFF = 0.7  # OpenAL roll-off factor (1.0 is the physical inverse-distance law; rooms fall off less)
+FADE_S = 0.25  # a line cut short fades out over this
 _TASK_NAME = "Audio3DManager-updateTask"
 
 
@@ -35,6 +36,7 @@ class _Line:
     source: NodePath
     sound: AudioSound | None  # None where audio is off: then time is kept from frame times
     clock_s: float = 0.0
+    ends_in_s: float | None = None   # a line cut short (the patient spoke over it): seconds left
 
 
 class SpeechPlayer:
@@ -116,6 +118,12 @@ class SpeechPlayer:
             if self._audio3d is not None:
                 self._audio3d.detachSound(line.sound)
 
+    def finish_within(self, key: str, seconds: float) -> None:
+        """``key`` finishes the phrase: the line fades out and stops within ``seconds``."""
+        line = self._lines.get(key)
+        if line is not None and (line.ends_in_s is None or seconds < line.ends_in_s):
+            line.ends_in_s = max(float(seconds), 0.0)
+
     def stop_all(self) -> None:
         """Panic: silence every speaker at once."""
         for key in list(self._lines):
@@ -126,7 +134,11 @@ class SpeechPlayer:
         listener follows the head, lines that have ended (or whose speaker was removed) are dropped."""
         for key, line in list(self._lines.items()):
             line.clock_s += max(float(dt_s), 0.0)
-            if line.source.isEmpty() or not self._playing(line):
+            if line.ends_in_s is not None:
+                line.ends_in_s -= max(float(dt_s), 0.0)
+                if line.sound is not None:  # the last FADE_S fade out, as a speaker trails off
+                    line.sound.setVolume(self.volume * min(1.0, max(line.ends_in_s, 0.0) / FADE_S))
+            if line.source.isEmpty() or not self._playing(line) or (line.ends_in_s is not None and line.ends_in_s <= 0):
                 self.stop(key)
         if self._audio3d is not None:
             self._audio3d.update()
