@@ -88,7 +88,7 @@ def pick_pseudonym(given: str | None, out: str | Path | None) -> str:
 
     named = folder_pseudonym(out)
     if given is None:
-        return named or DEFAULT_PSEUDONYM
+        return check_pseudonym(named or DEFAULT_PSEUDONYM)  # what names folders is always the checked text
     pseudonym = check_pseudonym(given)
     if named is not None and named != pseudonym:
         raise ValueError(f"--out {Path(out).name!r} is named for {named} but --pseudonym is {pseudonym}; "
