@@ -145,7 +145,7 @@ def measure(base, eyes, scene, n: int, batched: bool, frames: int, blocks: int) 
 
 def measure_distraction(base, eyes, profile_path: Path, frames: int, blocks: int) -> dict:
     """Stereo frames of a distraction session in play: the landscape, targets, companion, glide."""
-    from vr.app.distraction import SimulatedProcedure
+    from vr.sim.procedure import SimulatedProcedure
     from vr.config import load_profile
     from vr.render.play_view import PlayView
     from vr.sim.distraction import DistractionSession

@@ -182,7 +182,7 @@ def test_the_mirror_is_drawn_small_at_the_eye_only_when_asked_upright_and_withou
     from PIL import Image
 
     from vr.backends.panda import start_showbase
-    from vr.console.mirror import MirrorCamera
+    from vr.render.mirror import MirrorCamera
 
     base = start_showbase("offscreen", (640, 360), "tests")
     try:

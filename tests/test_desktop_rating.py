@@ -20,9 +20,9 @@ from pathlib import Path
 import pytest
 from conftest import ROOT, wait_for_event
 
-from vr.app.distraction import new_session
+from vr.sim.procedure import new_session
 from vr.app.inputs import MOUSE_DEG_PER_PX, DesktopControls
-from vr.app.rating_input import DWELL_S, PANEL_WIDTH_M, Pointer, RatingInput, head_ray
+from vr.sim.rating_panel import DWELL_S, PANEL_WIDTH_M, Pointer, RatingInput, head_ray
 from vr.config import load_profile
 from vr.record import read_record
 from vr.sim import Command, FrameInputs, HeadPose, Rating, WorldState

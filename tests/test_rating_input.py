@@ -6,7 +6,7 @@ import math
 
 import pytest
 
-from vr.app.rating_input import DWELL_S, PANEL_DISTANCE_M, Placement, Pointer, RatingInput, head_ray, mouse_pointers
+from vr.sim.rating_panel import DWELL_S, PANEL_DISTANCE_M, Placement, Pointer, RatingInput, head_ray, mouse_pointers
 from vr.sim import HeadPose
 
 DT = 1 / 90
@@ -65,7 +65,7 @@ def aim_at(r: RatingInput, tick: int) -> Pointer:
     u = 0.05 + 0.9 * (ticks.index(tick) + 0.5) / len(ticks)
     yaw = math.radians(place.yaw_deg)
     right = (math.cos(yaw), math.sin(yaw), 0.0)
-    from vr.app.rating_input import PANEL_HEIGHT_M, PANEL_WIDTH_M
+    from vr.sim.rating_panel import PANEL_HEIGHT_M, PANEL_WIDTH_M
 
     target = tuple(c + (u - 0.5) * PANEL_WIDTH_M * rv for c, rv in zip(place.center_m, right))
     target = (target[0], target[1], place.center_m[2] + (0.42 - 0.5) * PANEL_HEIGHT_M)

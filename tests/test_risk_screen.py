@@ -191,7 +191,7 @@ def test_a_session_without_dialogue_screens_by_phrases_and_says_so(interview):
 
 
 def test_a_distraction_session_screens_words_with_or_without_its_companion():
-    from vr.app.distraction import new_session
+    from vr.sim.procedure import new_session
 
     loaded = load_profile(ROOT / "exposure_profiles" / "burn_dressing_snow.yaml")
     companion = vetted_lines(load_bank("companion"))

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import math
 
-from vr.app.rating_input import Pointer, RatingInput, head_ray
+from vr.sim.rating_panel import Pointer, RatingInput, head_ray
 from vr.render.rating_panel import HandsView, RatingPanelView
 from vr.sim import FrameInputs, HeadPose, WorldState
 

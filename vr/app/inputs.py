@@ -3,7 +3,7 @@
 Each source returns the head pose and whatever ratings or commands the person gave this frame;
 the frame loop adds commands queued from elsewhere (a console, a test) and hands one
 ``FrameInputs`` to the session. On the desktop, the patient answers a rating prompt on the same
-panel as in the headset (``vr.app.rating_input``): the screen centre points, a click answers.
+panel as in the headset (``vr.sim.rating_panel``): the screen centre points, a click answers.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ import math
 from collections import deque
 from typing import TYPE_CHECKING
 
-from vr.app.rating_input import RatingInput, mouse_pointers
+from vr.sim.rating_panel import RatingInput, mouse_pointers
 from vr.sim import Command, FrameInputs, HeadPose, Rating, SyntheticPatient, WorldState
 
 if TYPE_CHECKING:

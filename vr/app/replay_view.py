@@ -33,7 +33,7 @@ class Replayer:
 
     def _restart(self) -> None:
 
-        from vr.app.distraction import new_session
+        from vr.sim.procedure import new_session
         from vr.record.replay import recorded_lines
 
         texts, bands = recorded_lines(self.directory, self.meta)

@@ -49,7 +49,7 @@ def run_rendered(loaded: LoadedProfile, *, backend_kind: str, seconds: float | N
     ``stop_requested``: a callable the frame loop asks once a frame; a reason it returns (from a
     signal, ``vr.app.cli_common.stop_on_signals``) ends the session cleanly with that reason.
     """
-    from vr.app.distraction import SimulatedProcedure, new_session
+    from vr.sim.procedure import SimulatedProcedure, new_session
     from vr.dialogue.bank import bank_for_scene, bank_path, line_bands, vetted_lines
     from vr.render.hud import Hud
     from vr.render.world_view import WorldView
@@ -122,12 +122,6 @@ def run_rendered(loaded: LoadedProfile, *, backend_kind: str, seconds: float | N
                                      on_words=lambda text: loop_ref[0].say(text), distraction=distraction)
             source = HeadsetSource(backend, session.head, keys)
             options = LoopOptions(seconds=seconds, screenshots=screenshots, screenshot_every_s=screenshot_every_s)
-            from vr.backends.openxr.gl import FORMAT_NAMES
-
-            chain = backend.xr.swapchains[0]
-            extra.update(renderer=backend.gl_info["renderer"], headset=backend.info.to_dict(),
-                         eye_size=[list(s) for s in backend.eye_sizes], tracking_space=backend.xr.space_kind,
-                         swapchain_format=FORMAT_NAMES.get(chain.format, hex(chain.format)))
         elif backend_kind == "desktop":
             from vr.app.inputs import DesktopControls
 
@@ -135,7 +129,6 @@ def run_rendered(loaded: LoadedProfile, *, backend_kind: str, seconds: float | N
                                      on_quit=lambda: loop_ref[0].finish("stopped_by_clinician"), hud=hud,
                                      on_words=lambda text: loop_ref[0].say(text), distraction=distraction)
             options = LoopOptions(seconds=seconds, screenshots=screenshots, screenshot_every_s=screenshot_every_s)
-            extra["renderer"] = backend.base.win.getGsg().getDriverRenderer()
         else:
             from vr.app.inputs import PatientSource
 
@@ -143,7 +136,7 @@ def run_rendered(loaded: LoadedProfile, *, backend_kind: str, seconds: float | N
                       PatientSource(SyntheticPatient(patient or PatientParams(), seed, session.head)))
             options = LoopOptions(virtual_fps=fps, seconds=seconds, screenshots=screenshots,
                                   screenshot_every_s=screenshot_every_s)
-            extra["renderer"] = backend.base.win.getGsg().getDriverRenderer()
+        extra.update(backend.describe())
         attachments = record_files(loaded)
         if bank is not None:
             talk = _dialogue(worker, bank, session, backend, view, backend_kind)
@@ -223,8 +216,7 @@ def _dialogue(worker, bank, session: Session, backend, view, backend_kind: str):
 
     cache = default_cache_dir()
     voices = {hid: Voice.from_seed(int(s)) for hid, s in zip(session.ids, session.human_seed)}
-    listener = backend.head_node if backend_kind == "openxr" else backend.base.camera
-    player = SpeechPlayer(backend.base, listener)
+    player = SpeechPlayer(backend.base, backend.listener_node())
     return DialogueClient(worker, bank.name, voices, player=player, view=view, cache_dir=cache)
 
 

@@ -134,8 +134,7 @@ class FrameLoop:
 
     # -- tasks ---------------------------------------------------------------------------------
     def _begin(self, task):
-        begin = getattr(self.backend, "begin_frame", None)
-        device_dt = begin() if begin is not None else None
+        device_dt = self.backend.begin_frame()
         now = time.perf_counter()
         self._frame_start = now
         if self.options.virtual_fps:
@@ -209,9 +208,8 @@ class FrameLoop:
         self._show(self._frame_dt)
         if self.console is not None:
             self.console.on_frame(self.world, self.frames)
-        device_alerts = getattr(self.backend, "alerts", None)
         console_alerts = self.console.alerts if self.console is not None else None
-        for queue, reason in ((self.disk_alerts, "record_storage"), (device_alerts, "headset"),
+        for queue, reason in ((self.disk_alerts, "record_storage"), (self.backend.alerts, "headset"),
                               (console_alerts, "console")):
             while queue and self.world is not None:
                 self._alert(queue.popleft(), reason)
@@ -226,9 +224,7 @@ class FrameLoop:
                          0.0)
 
     def _end(self, task):
-        end = getattr(self.backend, "end_frame", None)
-        if end is not None:
-            end()
+        self.backend.end_frame()
         self.frames += 1
         cpu_ms = (time.perf_counter() - self._frame_start) * 1000.0
         self._cpu_ms.append(round(cpu_ms, 2))
@@ -238,9 +234,7 @@ class FrameLoop:
             over = sum(ms > FRAME_BUDGET_MS for ms in self._cpu_ms)
             stats = {"frames": len(self._cpu_ms), "cpu_ms": self._cpu_ms, "over_budget": over,
                      "budget_ms": round(FRAME_BUDGET_MS, 2)}
-            device = getattr(self.backend, "frame_stats", None)
-            if device is not None:
-                stats.update(device())
+            stats.update(self.backend.frame_stats())
             self._record([Event(world.t_s, "frame_stats", stats)], 0.0)
             self._cpu_ms = []
         if self.options.screenshots is not None and world is not None and world.t_s >= self._next_shot:
@@ -251,9 +245,8 @@ class FrameLoop:
         if self.console is not None:
             self.console.after_draw(self._mirror)
         if world is not None and not self.done:
-            device_end = getattr(self.backend, "end_reason", "")
-            if device_end:
-                self.finish(device_end)
+            if self.backend.end_reason:
+                self.finish(self.backend.end_reason)
             elif world.mode == "ended":
                 self.finish("")
             elif self.options.seconds is not None and world.t_s >= self.options.seconds:
@@ -267,7 +260,7 @@ class FrameLoop:
             return
         self.view.apply(world, dt_s, world.head.position_m[:2],
                         mouth=self.dialogue.mouth if self.dialogue is not None else None)
-        if world.game is not None and hasattr(self.backend, "set_rig"):  # a headset rides the glide
+        if world.game is not None:  # a headset rides the glide
             self.backend.set_rig(world.game.rig_position_m, world.game.rig_yaw_deg)
         self.backend.place_camera(world.head)
         self.backend.set_clear_color(self.view.clear_color)
@@ -278,9 +271,8 @@ class FrameLoop:
         self.writer.write(events)
         if self.console is not None and events:
             self.console.on_events(events)
-        hear = getattr(self.view, "on_events", None)
-        if hear is not None and events:
-            hear(events)
+        if events:
+            self.view.on_events(events)
         if self.dialogue is not None and events:
             self.dialogue.on_events(events)
         if self.world is not None:
@@ -299,11 +291,10 @@ class FrameLoop:
     def _mirror(self):
         """The console's mirror camera, made the first time someone watches."""
         if self._mirror_camera is None:
-            from vr.console.mirror import MirrorCamera
+            from vr.render.mirror import MirrorCamera
 
-            eyes = getattr(self.backend, "eye_cams", None)   # a headset: its left eye
-            self._mirror_camera = (MirrorCamera(self.base, eyes[0], self.backend.lenses[0], self.backend.eye_sizes[0])
-                                   if eyes else MirrorCamera(self.base))
+            source = self.backend.mirror_source()   # a headset: its left eye; a screen: the window's camera
+            self._mirror_camera = MirrorCamera(self.base, *source) if source else MirrorCamera(self.base)
         return self._mirror_camera
 
     def finish(self, reason: str) -> None:

@@ -27,7 +27,7 @@ def run_simulation(loaded: LoadedProfile, *, seconds: float, seed: int, out: Pat
     ``stop_requested``: asked before every step; a reason it returns (e.g. 'terminated', from a
     signal) ends the session there, cleanly, with that reason.
     """
-    from vr.app.distraction import SimulatedProcedure, new_session
+    from vr.sim.procedure import SimulatedProcedure, new_session
 
     session = new_session(loaded, seed)
     if getattr(loaded, "distraction", False):

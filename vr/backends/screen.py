@@ -6,7 +6,9 @@ Z up, +Y forward, so no conversion is needed here; OpenXR's frame is converted i
 
 from __future__ import annotations
 
+from collections import deque
 from pathlib import Path
+from typing import Any
 
 from vr.backends.panda import save_screenshot, start_showbase
 from vr.sim import HeadPose
@@ -23,6 +25,30 @@ class ScreenBackend:
         self.base = start_showbase(kind, size, title)
         self.base.camLens.setFov(FOV_DEG[0])
         self.base.camLens.setNearFar(NEAR_M, 200.0)
+        self.alerts: deque[str] = deque()   # a screen has nothing to report; the protocol asks
+        self.end_reason = ""
+
+    # A screen neither paces frames nor has device telemetry or a tracking rig.
+    def begin_frame(self) -> float | None:
+        return None
+
+    def end_frame(self) -> None:
+        pass
+
+    def frame_stats(self) -> dict[str, Any]:
+        return {}
+
+    def set_rig(self, position_m: tuple[float, float, float], yaw_deg: float) -> None:
+        pass
+
+    def mirror_source(self) -> None:
+        return None   # the window's camera
+
+    def listener_node(self):
+        return self.base.camera
+
+    def describe(self) -> dict[str, Any]:
+        return {"renderer": self.base.win.getGsg().getDriverRenderer()}
 
     @property
     def overlay(self):

@@ -94,7 +94,7 @@ def resimulate(directory: str | Path, end_reason: str | None = None) -> Iterator
     directory = Path(directory)
     meta = json.loads((directory / "session.json").read_text(encoding="utf-8"))
     loaded = load_recorded_profile(directory)
-    from vr.app.distraction import new_session
+    from vr.sim.procedure import new_session
 
     texts, bands = recorded_lines(directory, meta)
     session = new_session(loaded, int(meta["seed"]), lines=texts, bands=bands)

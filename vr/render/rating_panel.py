@@ -1,6 +1,6 @@
 """The rating panel in the headset, and the patient's controllers with their pointing rays.
 
-Draws what ``vr.app.rating_input.RatingInput`` decided: the question, a row of numbers, the
+Draws what ``vr.sim.rating_panel.RatingInput`` decided: the question, a row of numbers, the
 marker at the current value, the number being looked at with its dwell bar. Unlit and drawn
 with Panda3D's fixed pipeline (``setShaderOff``) so it reads the same in any scene lighting.
 """
@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from panda3d.core import CardMaker, LineSegs, NodePath, Quat, TextNode, TransparencyAttrib
 
-from vr.app.rating_input import PANEL_HEIGHT_M, PANEL_WIDTH_M, RatingInput
+from vr.sim.rating_panel import PANEL_HEIGHT_M, PANEL_WIDTH_M, RatingInput
 from vr.backends.xrmath import Pose
 
 TEXT = (0.95, 0.96, 1.0, 1.0)

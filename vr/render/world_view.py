@@ -139,6 +139,9 @@ class WorldView:
         node.setH(turn)
         node.setPos(there.position_m[0] - (c * x - s * y), there.position_m[1] - (s * x + c * y), 0.0)
 
+    def on_events(self, events) -> None:
+        """The exposure scene reads everything it shows from the world state; events change nothing here."""
+
     def apply(self, world: WorldState, dt_s: float, camera_xy: tuple[float, float], mouth=None) -> None:
         """Show ``world``: scene, humans, fade. Reads the state only. ``mouth``: speaker id -> the
         loudness (0-1) of the line they are saying, or None where no audio is known."""

@@ -288,6 +288,22 @@ class OpenXRBackend:
         while the head handed to the session stays in the seat's frame."""
         self.rig = Anchor(yaw_deg, (float(position_m[0]), float(position_m[1]), float(position_m[2])))
 
+    def mirror_source(self) -> tuple[NodePath, object, tuple[int, int]]:
+        """The console's mirror shows the left eye, with its lens, at its size."""
+        return self.eye_cams[0], self.lenses[0], self.eye_sizes[0]
+
+    def listener_node(self) -> NodePath:
+        return self.head_node
+
+    def describe(self) -> dict:
+        """The runtime, the headset, the eyes and the swapchain, for the record."""
+        from vr.backends.openxr.gl import FORMAT_NAMES
+
+        chain = self.xr.swapchains[0]
+        return {"renderer": self.gl_info["renderer"], "headset": self.info.to_dict(),
+                "eye_size": [list(size) for size in self.eye_sizes], "tracking_space": self.xr.space_kind,
+                "swapchain_format": FORMAT_NAMES.get(chain.format, hex(chain.format))}
+
     def pulse(self, hand: str, duration_s: float = 0.05, amplitude: float = 0.5) -> None:
         if self.controllers is not None:
             self.controllers.pulse(hand, duration_s, amplitude)

@@ -1,4 +1,4 @@
-"""Distraction sessions in the app: the session, a simulated player, a scripted clinician.
+"""Distraction sessions: the right session core for a profile, a simulated player, a scripted clinician.
 
 ``new_session`` gives the right core for a profile (``Session`` for exposure, ``DistractionSession``
 for distraction). For headless runs and ``vr simulate``, ``SimulatedProcedure`` plays the
