@@ -5,6 +5,7 @@
 - ``embed``: sentence embeddings for choosing (MiniLM, or a lexical stand-in).
 - ``voices``: :class:`~vr.dialogue.voices.Voice`, a distinct, seeded voice per human.
 - ``tts``: :class:`~vr.dialogue.tts.Synthesizer`, a line's text to a cached WAV and a mouth envelope.
+- ``speech_files``: :class:`~vr.dialogue.speech_files.Speech`, a line's WAV and envelope, read, written, cached.
 - ``worker``: the process that chooses lines and makes their audio, and the app's side of it
   (restarts when hung or dead, generic authored lines meanwhile).
 

@@ -11,11 +11,8 @@ Engines, best first (``engine="auto"`` takes the first that is present):
 
 Each line is written once to ``cache_dir`` as ``<sha256>.wav`` (mono, 16-bit PCM) with its
 envelope beside it as ``<sha256>.npy``; the key covers the engine, its version, the voice and
-the text. Files are written to a temporary name and renamed into place, so a crash never leaves
-a half file under a cache name; a cache hit reads only the WAV header and the small envelope.
-
-The envelope is the mouth opening, 0..1, at :data:`ENVELOPE_HZ`: the RMS loudness of each 20 ms
-frame, divided by the line's own loud level (95th percentile), gated and lightly smoothed.
+the text. The files, the envelope and the cache's reading and writing are
+:mod:`vr.dialogue.speech_files`; this module makes the audio.
 
 This module does not import Panda3D: the speech worker process uses it.
 """
@@ -32,50 +29,26 @@ import shutil
 import subprocess
 import tempfile
 import wave
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
+from vr.dialogue.speech_files import (ENVELOPE_HZ, GATE, SILENCE_RMS, Speech, atomic_write, frozen, loudness_envelope,
+                                      read_audio, read_cached)
+from vr.dialogue.speech_files import write_wav as _write_wav  # looked up here at each write (tests replace it)
 from vr.dialogue.voices import Voice
 
-ENVELOPE_HZ = 50
+# Re-exported: callers import these from here.
+__all__ = ["CACHE_FORMAT", "ENGINES", "ENVELOPE_HZ", "GATE", "SILENCE_RMS", "Speech", "Synthesizer",
+           "estimate_duration_s", "loudness_envelope", "read_audio", "syllable_envelope"]
+
 ENGINES = ("espeak-ng", "pyttsx3", "silent")
 CACHE_FORMAT = 1  # bump when the envelope or file layout changes: old cache entries are then ignored
 ESPEAK_TIMEOUT_S = 10.0
 SILENT_RATE_HZ = 22050
-SILENCE_RMS = 0.01  # frame RMS (full scale 1.0) below which a line counts as silent: about -40 dBFS
-GATE = 0.05  # envelope values below this close the mouth (breath, room noise)
 _LEAD_S, _TAIL_S = 0.1, 0.2  # silent engine: quiet before and after a line
 _PAUSE_S = {",": 0.15, ";": 0.2, ":": 0.2, ".": 0.3, "!": 0.3, "?": 0.3}
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
-
-
-@dataclass(frozen=True, eq=False)
-class Speech:
-    """One synthesised line.
-
-    ``path``: mono 16-bit PCM WAV; ``duration_s``: its length in seconds; ``envelope``: float32
-    mouth opening 0..1 at :data:`ENVELOPE_HZ` (one value per 20 ms, ``ceil(duration_s * 50)``
-    values); ``sample_rate``: of the WAV, in Hz; ``engine``: what made it.
-    """
-
-    path: Path
-    duration_s: float
-    envelope: np.ndarray
-    sample_rate: int
-    engine: str
-
-    def level_at(self, t_s: float) -> float:
-        """The mouth opening 0..1 at ``t_s`` seconds into the line (0 before and after it)."""
-        if t_s < 0.0 or t_s >= self.duration_s or len(self.envelope) == 0:
-            return 0.0
-        x = t_s * ENVELOPE_HZ
-        i = int(x)
-        if i + 1 >= len(self.envelope):
-            return float(self.envelope[-1])
-        f = x - i
-        return float(self.envelope[i] * (1.0 - f) + self.envelope[i + 1] * f)
 
 
 class Synthesizer:
@@ -121,7 +94,7 @@ class Synthesizer:
         key = self.cache_key(text, voice)
         wav_path = self.cache_dir / f"{key}.wav"
         env_path = self.cache_dir / f"{key}.npy"
-        cached = _read_cached(wav_path, env_path, self.engine)
+        cached = read_cached(wav_path, env_path, self.engine)
         if cached is not None:
             return cached
         self.cache_dir.mkdir(parents=True, exist_ok=True)
@@ -133,9 +106,9 @@ class Synthesizer:
             samples, rate_hz = self._speak(clean, voice, key)
             envelope = loudness_envelope(samples, rate_hz)
         # The envelope goes first: the WAV appearing under its name is what marks the entry complete.
-        _atomic_write(env_path, lambda f: np.save(f, envelope, allow_pickle=False))
-        _atomic_write(wav_path, lambda f: _write_wav(f, samples, rate_hz))
-        return Speech(wav_path, len(samples) / rate_hz, _frozen(envelope), rate_hz, self.engine)
+        atomic_write(env_path, lambda f: np.save(f, envelope, allow_pickle=False))
+        atomic_write(wav_path, lambda f: _write_wav(f, samples, rate_hz))
+        return Speech(wav_path, len(samples) / rate_hz, frozen(envelope), rate_hz, self.engine)
 
     def _speak(self, text: str, voice: Voice, key: str) -> tuple[np.ndarray, int]:
         fd, raw_name = tempfile.mkstemp(prefix=f"{key[:16]}.", suffix=".raw.tmp.wav", dir=self.cache_dir)
@@ -190,25 +163,6 @@ class Synthesizer:
                                "install espeak-ng, or use engine='silent'") from None
 
 
-def loudness_envelope(samples: np.ndarray, sample_rate: int) -> np.ndarray:
-    """Mouth opening 0..1 at :data:`ENVELOPE_HZ` from ``samples`` (float, full scale 1.0, at ``sample_rate`` Hz).
-
-    RMS per 20 ms frame, divided by the line's 95th-percentile frame (so loud and quiet voices
-    open the mouth alike), gated below :data:`GATE`, smoothed over three frames. A silent line
-    (every frame under :data:`SILENCE_RMS`) gives zeros.
-    """
-    x = np.asarray(samples, dtype=np.float64).reshape(-1)
-    frame = max(1, round(sample_rate / ENVELOPE_HZ))
-    n_frames = max(1, math.ceil(len(x) / frame))
-    padded = np.zeros(n_frames * frame)
-    padded[: len(x)] = x
-    rms = np.sqrt(np.mean(padded.reshape(n_frames, frame) ** 2, axis=1))
-    level = rms / max(float(np.percentile(rms, 95)), SILENCE_RMS)
-    level[level < GATE] = 0.0
-    if n_frames >= 3:
-        level = np.convolve(np.pad(level, 1, mode="edge"), [0.25, 0.5, 0.25], mode="valid")
-    return np.clip(level, 0.0, 1.0).astype(np.float32)
-
 
 def estimate_duration_s(text: str, rate_wpm: float) -> float:
     """How long ``text`` takes to say at ``rate_wpm``, in seconds, with pauses at punctuation."""
@@ -238,96 +192,6 @@ def syllable_envelope(text: str, rate_wpm: float, duration_s: float) -> np.ndarr
     return np.clip(out, 0.0, 1.0).astype(np.float32)
 
 
-def read_audio(path: Path) -> tuple[np.ndarray, int]:
-    """Samples (float32, mono, full scale 1.0) and the rate in Hz of a PCM WAV or AIFF file."""
-    with open(path, "rb") as f:
-        magic = f.read(12)
-    if magic[:4] == b"FORM" and magic[8:12] in (b"AIFF", b"AIFC"):
-        return _read_aiff(Path(path))
-    with wave.open(str(path), "rb") as w:
-        channels, width, rate_hz = w.getnchannels(), w.getsampwidth(), w.getframerate()
-        data = w.readframes(w.getnframes())
-    if width == 1:
-        x = (np.frombuffer(data, np.uint8).astype(np.float32) - 128.0) / 128.0
-    elif width in (2, 4):
-        x = np.frombuffer(data, f"<i{width}").astype(np.float32) / float(2 ** (8 * width - 1))
-    elif width == 3:
-        b = np.frombuffer(data[: len(data) // 3 * 3], np.uint8).reshape(-1, 3).astype(np.int32)
-        v = b[:, 0] | (b[:, 1] << 8) | (b[:, 2] << 16)
-        x = (np.where(v >= 1 << 23, v - (1 << 24), v) / float(1 << 23)).astype(np.float32)
-    else:
-        raise ValueError(f"{path}: {8 * width}-bit samples are not supported")
-    return _mono(x, channels), rate_hz
-
-
-def _read_aiff(path: Path) -> tuple[np.ndarray, int]:
-    """16-bit AIFF or AIFF-C ('NONE' or 'sowt'): what macOS's speech writes."""
-    data = path.read_bytes()
-    channels = width = rate_hz = 0
-    little = False
-    sound = b""
-    i = 12
-    while i + 8 <= len(data):
-        cid, size = data[i:i + 4], int.from_bytes(data[i + 4:i + 8], "big")
-        body = data[i + 8:i + 8 + size]
-        if cid == b"COMM":
-            channels, width = int.from_bytes(body[0:2], "big"), int.from_bytes(body[6:8], "big") // 8
-            exponent, mantissa = int.from_bytes(body[8:10], "big") & 0x7FFF, int.from_bytes(body[10:18], "big")
-            rate_hz = round(mantissa * 2.0 ** (exponent - 16383 - 63))
-            little = body[18:22] == b"sowt"
-        elif cid == b"SSND":
-            sound = body[8 + int.from_bytes(body[0:4], "big"):]
-        i += 8 + size + (size & 1)
-    if width != 2 or channels < 1 or rate_hz <= 0:
-        raise ValueError(f"{path}: only 16-bit AIFF is supported (got {8 * width}-bit, {channels} channels)")
-    x = np.frombuffer(sound[: len(sound) // 2 * 2], "<i2" if little else ">i2").astype(np.float32) / 32768.0
-    return _mono(x, channels), rate_hz
-
-
-def _mono(x: np.ndarray, channels: int) -> np.ndarray:
-    if channels > 1:
-        x = x[: len(x) // channels * channels].reshape(-1, channels).mean(axis=1)
-    return x.astype(np.float32)
-
-
-def _write_wav(f, samples: np.ndarray, rate_hz: int) -> None:
-    pcm = (np.clip(samples, -1.0, 1.0) * 32767.0).round().astype("<i2")
-    with wave.open(f, "wb") as w:
-        w.setnchannels(1)
-        w.setsampwidth(2)
-        w.setframerate(int(rate_hz))
-        w.writeframes(pcm.tobytes())
-
-
-def _atomic_write(path: Path, write) -> None:
-    """Write ``path`` through a unique temporary file in the same folder, then rename it into place."""
-    fd, tmp = tempfile.mkstemp(prefix=path.stem[:16] + ".", suffix=path.suffix + ".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            write(f)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
-def _read_cached(wav_path: Path, env_path: Path, engine: str) -> Speech | None:
-    """The cached line, or None when it is missing or damaged (then it is made again)."""
-    try:
-        with wave.open(str(wav_path), "rb") as w:
-            channels, width, rate_hz, frames = w.getnchannels(), w.getsampwidth(), w.getframerate(), w.getnframes()
-        envelope = np.load(env_path, allow_pickle=False)
-        size_b = wav_path.stat().st_size
-    except (OSError, EOFError, ValueError, wave.Error):
-        return None
-    duration_s = frames / rate_hz if rate_hz > 0 else 0.0
-    expected = max(1, math.ceil(duration_s * ENVELOPE_HZ - 1e-9))
-    if (channels, width) != (1, 2) or size_b < 44 + 2 * frames or envelope.ndim != 1 \
-            or abs(len(envelope) - expected) > 1:
-        return None
-    return Speech(wav_path, duration_s, _frozen(envelope.astype(np.float32, copy=False)), rate_hz, engine)
-
-
 def _silence(text: str, voice: Voice) -> tuple[np.ndarray, int]:
     duration_s = estimate_duration_s(text, voice.rate_wpm) if text.strip() else _LEAD_S + _TAIL_S
     n = round(duration_s * ENVELOPE_HZ) * SILENT_RATE_HZ // ENVELOPE_HZ  # whole envelope frames
@@ -343,12 +207,6 @@ def _syllables(word: str) -> int:
 def _clean(text: str) -> str:
     """The text as spoken: control characters (NUL, escapes) become spaces."""
     return _CONTROL.sub(" ", str(text))
-
-
-def _frozen(envelope: np.ndarray) -> np.ndarray:
-    envelope = np.ascontiguousarray(envelope, dtype=np.float32)
-    envelope.setflags(write=False)
-    return envelope
 
 
 def _choose_engine(engine: str) -> str:
