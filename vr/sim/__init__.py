@@ -4,7 +4,8 @@ Offers ``Session`` (exposure engine, virtual-human behaviour, safety caps), its 
 outputs (``FrameInputs``, ``HeadPose``, ``Command``, ``Rating``, ``PatientWords``, ``SpokenLine``,
 ``WorldState``, ``Event``), ``resolve`` (intensity knob -> parameters) and ``SyntheticPatient``
 for dry runs and tests. ``vr.sim.distraction`` has the distraction game's ``DistractionSession``
-(with ``vr.sim.player.GamePlayer``); ``vr.sim.risk`` and ``vr.sim.talk`` the safety of dialogue.
+(with ``vr.sim.player.GamePlayer``; its companion's talk in ``vr.sim.companion``, its world states
+in ``vr.sim.distraction_world``); ``vr.sim.risk`` and ``vr.sim.talk`` the safety of dialogue.
 """
 
 from vr.sim.params import StepParams, resolve

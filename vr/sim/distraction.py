@@ -19,55 +19,25 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
-from dataclasses import dataclass
 
 import numpy as np
 
 from vr.config import SceneConfig
 from vr.config.distraction import DistractionProfileConfig
+from vr.sim.companion import companion_turns
+from vr.sim.distraction_world import COMPANION_OFFSET_M, GameState, build_world, sample_event
 from vr.sim.game import Targets
 from vr.sim.glide import Glide
 from vr.sim.talk import Talk
-from vr.sim.types import RATING_SCALES, Command, Event, FrameInputs, HeadPose, HumansState, WorldState
+from vr.sim.types import RATING_SCALES, Command, Event, FrameInputs, HeadPose, WorldState
+
+# Re-exported: callers import these from here.
+__all__ = ["COMPANION_OFFSET_M", "DISTRACTION_COMMANDS", "DistractionSession", "GameState"]
 
 SAMPLE_EVERY_S = 0.1
 ENGAGED_DEG = 25.0        # the patient is "on the game" when looking within this of a target or the way ahead
-COMPANION_OFFSET_M = (-1.0, 1.3)   # seated ahead-left of the patient on the glide, facing them
 DISTRACTION_COMMANDS = ("pause", "resume", "panic", "stop", "ask_rating", "note", "resume_dialogue", "phase_start",
                         "phase_end", "breathing")
-
-
-@dataclass(frozen=True)
-class GameState:
-    """The game as the view draws it (read-only arrays; positions in the scene's frame)."""
-
-    rig_position_m: tuple[float, float, float]
-    rig_yaw_deg: float
-    rig_s_m: float             # distance travelled along the path
-    speed_mps: float
-    target_ids: tuple[str, ...]
-    alive: np.ndarray
-    position_m: np.ndarray
-    radius_m: np.ndarray
-    kind: np.ndarray
-    dwell: np.ndarray          # 0..1 of the dwell needed, per target
-    hit_age_s: np.ndarray      # seconds since hit (for the burst), inf if not hit
-    score: int
-    hits: int
-    misses: int
-    hit_rate: float | None
-    difficulty: float
-    breathing_on: bool
-    breath: float              # 0 (empty) .. 1 (full): the pacer's size now
-    engaged: bool
-    phase: int                 # the current or last phase; -1 before the first
-    in_phase: bool
-
-
-def _ro(a: np.ndarray) -> np.ndarray:
-    out = a.copy()
-    out.setflags(write=False)
-    return out
 
 
 class DistractionSession:
@@ -104,7 +74,7 @@ class DistractionSession:
         self._started = False
         self._next_sample = 0.0
         self._next_pain = profile.pain.every_s or None
-        self._last_hits = 0
+        self.last_hits = 0   # the companion cheers at every third hit
         place = scene.patient
         self.head = HeadPose((0.0, 0.0, place.eye_height_m or 1.2), 0.0)   # in the glide's frame
         self.world_head = self.head
@@ -141,7 +111,7 @@ class DistractionSession:
             rays.insert(0, (np.asarray(self.world_head.position_m, float), self._forward(self.world_head),
                             fired and not rays, "head"))
         events += self.targets.update(t, dt_s, (self.glide.x_m, self.glide.y_m), self.glide.yaw_deg, rays, running)
-        events += self._companion(dt_s, events, inputs, running)
+        events += companion_turns(self, dt_s, events, inputs, running)
         if self.breathing_on:
             self.breath_t += dt_s
         engaged = self._engaged(self.world_head)
@@ -154,10 +124,10 @@ class DistractionSession:
         if self._next_pain is not None and running and self.in_phase and t >= self._next_pain:
             self._next_pain += self.profile.pain.every_s
             events += self._ask("pain", "schedule")
-        world = self._world(engaged)
+        world = build_world(self, engaged)
         if t + 1e-9 >= self._next_sample:
             self._next_sample += SAMPLE_EVERY_S
-            events.append(self._sample(world))
+            events.append(sample_event(world))
         return world, events
 
     # -- frames ------------------------------------------------------------------------------------
@@ -217,8 +187,9 @@ class DistractionSession:
         if cmd.id:
             self._seen_ids.add(cmd.id)
         if cmd.name not in DISTRACTION_COMMANDS:
+            known = ", ".join(DISTRACTION_COMMANDS)
             return [Event(t, "clinician_command", {**record, "applied": False,
-                                                   "reason": f"unknown here; use one of {', '.join(DISTRACTION_COMMANDS)}"})]
+                                                   "reason": f"unknown here; use one of {known}"})]
         effects: list[Event] = []
         refusal = None
         phases = self.profile.phases
@@ -311,118 +282,3 @@ class DistractionSession:
                     "reason": reason, "step_index": self.phase, "score": self.targets.score,
                     "hits": self.targets.hits, "misses": self.targets.misses,
                     "engagement": round(self.engaged_s / self.played_s, 3) if self.played_s else None})]
-
-    # -- the companion ------------------------------------------------------------------------------
-    def _companion(self, dt_s: float, events: list[Event], inputs: FrameInputs, running: bool) -> list[Event]:
-        out: list[Event] = []
-        present = np.array([running or self.mode == "paused"] * self.n, dtype=bool)
-        distance = np.full(self.n, 1.6)
-        speaking = _Speaker(self)
-        if inputs.said:  # screened for risk with or without a companion to answer
-            out += self.talk.heard(inputs.said, self.t_s, self.ids, present, distance, 0.0, running, speaking)
-        if inputs.screens or self.talk.pending:
-            out += self.talk.screened(inputs.screens, self.t_s, present, speaking)
-        if not self.n:
-            return out
-        if inputs.lines:
-            out += self.talk.lines(inputs.lines, self.t_s, self.ids, present, running, speaking)
-        self.speaker_left = max(0.0, self.speaker_left - dt_s)
-        if not running or self.talk.quiet or self.speaker_left > 0:
-            return out
-        hits = self.targets.hits
-        cheer = hits > self._last_hits and hits % 3 == 0
-        self._last_hits = hits
-        rate = self.profile.companion.lines_per_min / 60.0
-        if cheer or self.rng.random() < -np.expm1(-rate * dt_s):
-            self.speaker_left = 3.0
-            out.append(Event(self.t_s, "speech_turn", {"human": self.ids[0], "dialogue_intensity": 0.0,
-                                                       "intent": "encouragement" if cheer else "remark",
-                                                       "mood": "friendly", "duration_s": 3.0}))
-        return self.talk.number_turns(out)
-
-    # -- the world ------------------------------------------------------------------------------------
-    def _companion_state(self) -> HumansState:
-        n = self.n
-        g = self.glide
-        r = math.radians(g.yaw_deg)
-        ox, oy = COMPANION_OFFSET_M
-        pos = np.zeros((n, 2))
-        if n:
-            pos[0] = (g.x_m + math.cos(r) * ox - math.sin(r) * oy, g.y_m + math.sin(r) * ox + math.cos(r) * oy)
-        to_patient = np.degrees(math.atan2(-(g.x_m - pos[0, 0]) if n else 0.0, (g.y_m - pos[0, 1]) if n else 1.0)) \
-            if n else 0.0
-        body_yaw = np.full(n, to_patient)
-        head = self.world_head
-        target = np.tile(np.asarray(head.position_m, float), (n, 1))
-        present = np.full(n, self.mode in ("running", "paused"))
-        speaking = np.full(n, self.speaker_left > 0 and present.any())
-        return HumansState(
-            ids=self.ids, present=_ro(present), position_m=_ro(pos), height_m=_ro(self.height_m),
-            body_yaw_deg=_ro(body_yaw), head_yaw_deg=_ro(np.zeros(n)), head_pitch_deg=_ro(np.zeros(n)),
-            eye_yaw_deg=_ro(np.zeros(n)), eye_pitch_deg=_ro(np.zeros(n)), gaze_target_m=_ro(target),
-            gaze_at_patient=_ro(present.copy()), distance_m=_ro(np.full(n, 1.6)), speed_mps=_ro(np.zeros(n)),
-            posture=_ro(np.full(n, 2, np.int8)), mood=_ro(np.full(n, 3, np.int8)), gesture=_ro(np.zeros(n, np.int8)),
-            blinking=_ro(np.full(n, (self.t_s % 4.0) < 0.15)), speaking=_ro(speaking),
-            seed=_ro(self.human_seed))
-
-    def _world(self, engaged: bool) -> WorldState:
-        tg, g, b = self.targets, self.glide, self.profile.breathing
-        period = 60.0 / b.breaths_per_min
-        u = (self.breath_t % period) / period
-        breath = (0.5 - 0.5 * math.cos(math.pi * u / b.inhale_share)) if u < b.inhale_share else \
-            (0.5 + 0.5 * math.cos(math.pi * (u - b.inhale_share) / (1.0 - b.inhale_share)))
-        dwell = np.clip(tg.dwell / self.profile.game.dwell_s, 0.0, 1.0)
-        game = GameState(
-            rig_position_m=(g.x_m, g.y_m, 0.0), rig_yaw_deg=g.yaw_deg, rig_s_m=g.s_m, speed_mps=g.v_mps,
-            target_ids=tuple(f"t{s}" for s in tg.serial), alive=_ro(tg.alive), position_m=_ro(tg.pos),
-            radius_m=_ro(tg.radius), kind=_ro(tg.kind), dwell=_ro(dwell), hit_age_s=_ro(tg.hit_age),
-            score=tg.score, hits=tg.hits, misses=tg.misses, hit_rate=tg.hit_rate(self.t_s), difficulty=tg.difficulty,
-            breathing_on=self.breathing_on, breath=breath, engaged=engaged, phase=self.phase, in_phase=self.in_phase)
-        phases = self.profile.phases
-        name = phases[self.phase].name if self.in_phase else (
-            "before the procedure" if self.phase < 0 else
-            "after the procedure" if self.phase + 1 >= len(phases) else f"after {phases[self.phase].name}")
-        playing = self.mode in ("running", "paused")
-        return WorldState(
-            t_s=self.t_s, mode=self.mode, scene=self.profile.scene if playing else self.profile.safety.safe_scene,
-            step_index=self.phase, step_name=name, step_t_s=self.t_s - self.phase_started_s,
-            intensity=tg.difficulty, dialogue_intensity=0.0, head=self.world_head, humans=self._companion_state(),
-            last_suds=self.last["suds"], last_pain=self.last["pain"], rating_prompt=self.prompt, game=game)
-
-    def _sample(self, world: WorldState) -> Event:
-        head, game = world.head, world.game
-        return Event(world.t_s, "sample", {
-            "mode": world.mode, "step_index": world.step_index, "intensity": round(world.intensity, 4),
-            "head": {"position_m": [round(float(v), 3) for v in head.position_m],
-                     "yaw_deg": round(float(head.yaw_deg), 1), "pitch_deg": round(float(head.pitch_deg), 1)},
-            "looking_at": None, "humans": {"id": [], "distance_m": [], "gaze_at_patient": []},
-            "game": {"score": game.score, "targets": int(game.alive.sum()), "engaged": int(game.engaged),
-                     "speed_mps": round(game.speed_mps, 3), "rig_yaw_deg": round(game.rig_yaw_deg, 2),
-                     "difficulty": round(game.difficulty, 3), "breathing": int(game.breathing_on)}})
-
-
-class _Speaker:
-    """What ``Talk`` needs of a speaker model, for the one companion."""
-
-    def __init__(self, session: DistractionSession) -> None:
-        self.session = session
-
-    @property
-    def speaker(self) -> int:
-        return 0 if self.session.speaker_left > 0 else -1
-
-    @speaker.setter
-    def speaker(self, value: int) -> None:
-        if value < 0:
-            self.session.speaker_left = 0.0
-
-    @property
-    def speak_left(self) -> float:
-        return self.session.speaker_left
-
-    @speak_left.setter
-    def speak_left(self, value: float) -> None:
-        self.session.speaker_left = float(value)
-
-    def silence(self, present, neutral_mood: int) -> None:
-        self.session.speaker_left = 0.0
