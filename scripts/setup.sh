@@ -24,6 +24,7 @@ APT_PACKAGES=(
   xvfb xdotool xauth                                                   # window tests on a virtual display
   gcc libc6-dev                                                        # builds the OpenXR test runtime's loader shim
   espeak-ng                                                            # the virtual humans' voices
+  libportaudio2                                                        # the patient's microphone (sounddevice records through PortAudio)
 )
 if [ -n "$extras" ]; then
   APT_PACKAGES+=(chromium fonts-dejavu-core)                           # the console's tests in a real headless browser
