@@ -10,7 +10,8 @@ are sent to the new one once, and the clinician is told.
 Messages (pickled dicts):
 
 - to the child: ``{"kind": "turn", "turn", "samples" (float32, 16 kHz)}``, ``None`` to stop,
-  and with test hooks ``{"kind": "test_sleep", "seconds"}`` or ``{"kind": "test_crash"}``;
+  and with test hooks ``{"kind": "test_sleep", "seconds"}`` (hang before the next turn),
+  ``{"kind": "test_stall", "seconds"}`` (take up the next turn, then hang) or ``{"kind": "test_crash"}``;
 - from it: ``{"kind": "ready", "model", "load_s", "compute_type", "threads"}`` once,
   ``{"kind": "failed", "message"}`` when the model cannot load (no restart then),
   ``{"kind": "started", "turn"}`` when it takes a turn up, ``{"kind": "heard", "turn", "text",
@@ -83,6 +84,7 @@ def serve(requests, answers, spec: dict) -> None:
                       "compute_type": spec.get("compute_type", "int8"), "threads": threads})
     except OSError:
         return
+    stall_s = 0.0
     while True:
         try:
             req = requests.recv()
@@ -96,12 +98,17 @@ def serve(requests, answers, spec: dict) -> None:
             continue
         if spec.get("test_hooks") and kind == "test_crash":
             os._exit(3)
+        if spec.get("test_hooks") and kind == "test_stall":  # the next turn is taken up, then hangs
+            stall_s = float(req["seconds"])
+            continue
         if kind != "turn":
             continue
         try:
             answers.send({"kind": "started", "turn": req["turn"]})
+            if stall_s:
+                time.sleep(stall_s)
             t0 = time.perf_counter()
-            segments, _ = model.transcribe(req["samples"], language="en", beam_size=int(spec.get("beam_size", 2)),
+            segments, _ = model.transcribe(req["samples"], language="en", beam_size=int(spec.get("beam_size", 5)),
                                            temperature=0.0, condition_on_previous_text=False,
                                            without_timestamps=True, vad_filter=False)
             segments = list(segments)
@@ -176,20 +183,31 @@ class _Child:
         self.queue.put(item)
 
     def stop(self, kill: bool) -> None:
+        """End the child: asked to stop (waits up to 2 s), or killed (returns at once)."""
         if not kill and self.proc.is_alive():
             self.send(None)
             self.proc.join(timeout=2.0)
         if self.proc.is_alive():
             self.proc.kill()
-            self.proc.join(timeout=2.0)
+            if kill:
+                # The kernel takes 10-30 ms to tear down a process holding the model: reap it
+                # on a thread, so a restart costs the frame loop only the new child's start.
+                threading.Thread(target=self.proc.join, args=(5.0,), name="vr-listen-reap", daemon=True).start()
+            else:
+                self.proc.join(timeout=2.0)
         self.queue.put(None)
         self.ans_read.close()
 
 
 class Recogniser:
-    """The app's side: queue turns, poll texts, restart a child that hangs or dies. Never blocks."""
+    """The app's side: queue turns, poll texts, restart a child that hangs or dies. Never blocks.
 
-    def __init__(self, *, model: str = "tiny.en", threads: int = 1, beam_size: int = 2,
+    A restart kills the old child at once and starts the new one on a thread (starting a process
+    forks the app, which takes milliseconds in a large one); turns that arrive meanwhile wait in
+    :attr:`outstanding` and go to the new child as soon as it exists.
+    """
+
+    def __init__(self, *, model: str = "tiny.en", threads: int = 1, beam_size: int = 5,
                  compute_type: str = "int8", timeout_s: float = TIMEOUT_S,
                  start_timeout_s: float = START_TIMEOUT_S, test_hooks: bool = False) -> None:
         self.timeout_s = timeout_s
@@ -200,16 +218,30 @@ class Recogniser:
         self.outstanding: dict[int, _Sent] = {}
         self._ctx = mp.get_context("spawn")
         self._child: _Child | None = None
-        self._busy_since: float | None = None  # when the child took up the turn it is on
+        self._starting: threading.Thread | None = None
+        self._fresh: _Child | None = None        # a child the starting thread has made, not yet taken over
+        self._start_error = ""
+        self._restart_at = 0.0
+        self._busy_since: float | None = None    # when the child took up the turn it is on
         self._ready_at = 0.0
         self._failed_starts = 0
-        self._start()
+        self._adopt(_Child(self._ctx, self.spec))
 
-    def _start(self) -> None:
-        self._child = _Child(self._ctx, self.spec)
+    def _adopt(self, child: _Child) -> None:
+        """Make ``child`` the one in use and give it every turn still waiting for text."""
+        self._child = child
         self.status.ready = False
-        self.status.pid = self._child.proc.pid
+        self.status.pid = child.proc.pid
         self._busy_since = None
+        for sent in self.outstanding.values():
+            sent.queued_at = time.monotonic()
+            child.send(sent.request)
+
+    def _spawn(self) -> None:  # the starting thread
+        try:
+            self._fresh = _Child(self._ctx, self.spec)
+        except Exception as e:  # noqa: BLE001  (no memory, no process slots: said once, by poll)
+            self._start_error = f"{type(e).__name__}: {e}"
 
     def submit(self, turn: int, samples) -> None:
         """Queue one turn's audio (16 kHz float32) for recognition."""
@@ -219,7 +251,7 @@ class Recogniser:
             self._child.send(req)
 
     def test_request(self, req: dict) -> None:
-        """Send a test hook (``test_sleep``, ``test_crash``) to the child; needs ``test_hooks=True``."""
+        """Send a test hook (``test_sleep``, ``test_stall``, ``test_crash``) to the child; needs ``test_hooks=True``."""
         if self._child is not None:
             self._child.send(req)
 
@@ -228,9 +260,20 @@ class Recogniser:
         heard: list[dict] = []
         alerts: list[str] = []
         lost: list[int] = []
+        if self._child is None:
+            if self._starting is None:          # recognition is off, or closed
+                return heard, alerts, lost
+            if self._fresh is not None:
+                self._starting, fresh, self._fresh = None, self._fresh, None
+                self._adopt(fresh)
+            elif self._start_error:
+                self._starting = None
+                lost += self._give_up(f"speech recognition is off: a new recogniser could not start "
+                                      f"({self._start_error[:200]}); type the patient's words instead", alerts)
+                return heard, alerts, lost
+            else:
+                return heard, alerts, lost      # still starting (a few milliseconds)
         child = self._child
-        if child is None:
-            return heard, alerts, lost
         now = time.monotonic()
         try:
             while child.ans_read.poll(0):
@@ -241,11 +284,8 @@ class Recogniser:
                     self._ready_at = now
                     self._failed_starts = 0
                 elif kind == "failed":
-                    self._give_up(f"speech recognition is off: the model could not load ({msg['message'][:200]}); "
-                                  "type the patient's words instead", alerts)
-                    for t in list(self.outstanding):
-                        lost.append(t)
-                    self.outstanding.clear()
+                    lost += self._give_up(f"speech recognition is off: the model could not load "
+                                          f"({msg['message'][:200]}); type the patient's words instead", alerts)
                     return heard, alerts, lost
                 elif kind == "started":
                     self._busy_since = now
@@ -260,12 +300,13 @@ class Recogniser:
         except (EOFError, OSError):
             pass  # the child died mid-message: handled below
         why = ""
+        waiting = [s.queued_at for s in self.outstanding.values()]
         if not child.proc.is_alive():
             why = "stopped"
         elif self.status.ready and self._busy_since is not None and now - self._busy_since > self.timeout_s:
             why = f"did not answer within {self.timeout_s:.0f} s"
-        elif self.status.ready and self._busy_since is None and self.outstanding and \
-                now - max(min(s.queued_at for s in self.outstanding.values()), self._ready_at) > self.timeout_s:
+        elif self.status.ready and self._busy_since is None and waiting and \
+                now - max(min(waiting), self._ready_at) > self.timeout_s:
             why = f"did not take up a turn within {self.timeout_s:.0f} s"
         elif not self.status.ready and now - child.started_at > self.start_timeout_s:
             why = f"did not start within {self.start_timeout_s:.0f} s"
@@ -273,25 +314,23 @@ class Recogniser:
             if not self.status.ready:
                 self._failed_starts += 1
             if self._failed_starts >= MAX_FAILED_STARTS:
-                self._give_up(f"speech recognition is off: the recogniser {why} {MAX_FAILED_STARTS} times in a "
-                              "row; type the patient's words instead", alerts)
-                lost += list(self.outstanding)
-                self.outstanding.clear()
+                lost += self._give_up(f"speech recognition is off: the recogniser {why} {MAX_FAILED_STARTS} "
+                                      "times in a row; type the patient's words instead", alerts)
                 return heard, alerts, lost
             alerts.append(f"listening: the recogniser {why}; restarting it (what the patient says meanwhile "
                           "is kept and recognised when it is back)")
-            self._restart()
             for sent in list(self.outstanding.values()):
-                if sent.retried:  # it was the turn that hung a child before: give it up
+                if sent.retried:  # it was with a child that failed before: give it up
                     self.outstanding.pop(sent.turn)
                     lost.append(sent.turn)
                     alerts.append("listening: a turn was given up after two tries; ask the patient to repeat it")
                 else:
-                    sent.retried, sent.queued_at = True, time.monotonic()
-                    self._child.send(sent.request)
+                    sent.retried = True
+            self._restart()
         return heard, alerts, lost
 
-    def _give_up(self, message: str, alerts: list[str]) -> None:
+    def _give_up(self, message: str, alerts: list[str]) -> list[int]:
+        """Turn recognition off for the session; the turns that will never be heard."""
         self.status.ready = False
         self.status.failed = message
         alerts.append(message)
@@ -299,14 +338,28 @@ class Recogniser:
             self._child.stop(kill=True)
             self._child = None
         self.status.pid = None
+        lost = list(self.outstanding)
+        self.outstanding.clear()
+        return lost
 
     def _restart(self) -> None:
         if self._child is not None:
             self._child.stop(kill=True)
+            self._child = None
         self.status.restarts += 1
-        self._start()
+        self.status.ready = False
+        self.status.pid = None
+        self._start_error = ""
+        self._starting = threading.Thread(target=self._spawn, name="vr-listen-start", daemon=True)
+        self._starting.start()
 
     def close(self) -> None:
+        """Stop the child (asked first, killed after 2 s)."""
+        if self._starting is not None:
+            self._starting.join(timeout=10.0)
+            self._starting = None
+            if self._fresh is not None:
+                self._child, self._fresh = self._fresh, None
         if self._child is not None:
             self._child.stop(kill=False)
             self._child = None

@@ -83,7 +83,7 @@ def read_wav(path: Path) -> tuple[np.ndarray, int]:
 def write_wav(f, samples: np.ndarray, rate_hz: int = SAMPLE_RATE_HZ) -> None:
     """Write ``samples`` (float, full scale 1.0) as 16-bit mono PCM to ``f`` (a path or a binary file)."""
     pcm = (np.clip(samples, -1.0, 1.0) * 32767.0).round().astype("<i2")
-    with wave.open(f, "wb") as w:
+    with wave.open(str(f) if isinstance(f, Path) else f, "wb") as w:
         w.setnchannels(1)
         w.setsampwidth(2)
         w.setframerate(int(rate_hz))
@@ -210,6 +210,52 @@ def describe_input_devices() -> str:
     return "\n".join("  " + d.describe() for d in devices)
 
 
+class RingBuffer:
+    """A bounded buffer of samples between one writer thread and one reader; the oldest go first.
+
+    :meth:`push` and :meth:`read` hold a lock only to copy, so neither side waits on the other
+    for longer than a copy of at most ``capacity`` samples.
+    """
+
+    def __init__(self, capacity: int) -> None:
+        self._ring = np.zeros(int(capacity), np.float32)
+        self._write = 0          # samples ever written
+        self._read = 0           # samples ever read (or dropped)
+        self.dropped = 0         # samples lost because the reader fell behind
+        self._lock = threading.Lock()
+
+    def push(self, x: np.ndarray) -> None:
+        """Append samples, dropping the oldest unread ones if the ring is full."""
+        x = np.asarray(x, np.float32).reshape(-1)
+        n, cap = len(x), len(self._ring)
+        if n == 0:
+            return
+        lost_here = max(0, n - cap)
+        if n > cap:
+            x, n = x[-cap:], cap
+        with self._lock:
+            start = self._write % cap
+            first = min(n, cap - start)
+            self._ring[start:start + first] = x[:first]
+            self._ring[: n - first] = x[first:]
+            self._write += n
+            self.dropped += lost_here
+            if self._write - self._read > cap:
+                self.dropped += self._write - self._read - cap
+                self._read = self._write - cap
+
+    def read(self) -> np.ndarray:
+        """Every sample pushed since the last read, oldest first."""
+        cap = len(self._ring)
+        with self._lock:
+            n = self._write - self._read
+            start = self._read % cap
+            first = min(n, cap - start)
+            out = np.concatenate([self._ring[start:start + first], self._ring[: n - first]])
+            self._read = self._write
+        return out
+
+
 class MicrophoneSource:
     """A real microphone through PortAudio, 16 kHz mono float32 into a bounded ring buffer.
 
@@ -226,12 +272,8 @@ class MicrophoneSource:
         if isinstance(device, str) and device.strip().isdigit():
             device = int(device)
         self.device = device
-        self._ring = np.zeros(int(ring_s * SAMPLE_RATE_HZ), np.float32)
-        self._write = 0          # samples ever written (at 16 kHz)
-        self._read = 0           # samples ever read
-        self.dropped = 0         # samples lost because the reader fell behind
+        self.ring = RingBuffer(int(ring_s * SAMPLE_RATE_HZ))
         self.overflows = 0       # blocks PortAudio itself reported as lost
-        self._lock = threading.Lock()
         self._stream = None
         errors = []
         for rate in (SAMPLE_RATE_HZ, None):
@@ -259,36 +301,16 @@ class MicrophoneSource:
     def _callback(self, indata, frames, time_info, status) -> None:  # PortAudio's thread
         if status and getattr(status, "input_overflow", False):
             self.overflows += 1
-        x = self._resampler.process(indata[:, 0])
-        self._push(x)
+        self.ring.push(self._resampler.process(indata[:, 0]))
 
-    def _push(self, x: np.ndarray) -> None:
-        """Append 16 kHz samples to the ring (the callback's half; also used by tests)."""
-        n, cap = len(x), len(self._ring)
-        if n == 0:
-            return
-        if n > cap:
-            x, n = x[-cap:], cap
-        with self._lock:
-            start = self._write % cap
-            first = min(n, cap - start)
-            self._ring[start:start + first] = x[:first]
-            self._ring[: n - first] = x[first:]
-            self._write += n
-            if self._write - self._read > cap:
-                self.dropped += self._write - self._read - cap
-                self._read = self._write - cap
+    @property
+    def dropped(self) -> int:
+        """Samples lost because the reader fell more than the ring's length behind."""
+        return self.ring.dropped
 
     def read(self) -> np.ndarray:
         """The samples recorded since the last call; never blocks (the lock is held for a copy)."""
-        cap = len(self._ring)
-        with self._lock:
-            n = self._write - self._read
-            start = self._read % cap
-            first = min(n, cap - start)
-            out = np.concatenate([self._ring[start:start + first], self._ring[: n - first]])
-            self._read = self._write
-        return out
+        return self.ring.read()
 
     def advance_to(self, t_s: float) -> None:
         """A live microphone runs on its own clock: nothing to do."""

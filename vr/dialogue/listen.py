@@ -133,7 +133,7 @@ class Listener:
 
     def __init__(self, source: AudioSource, *, keep_audio: Path | None = None, model: str = "tiny.en",
                  timeout_s: float = TIMEOUT_S, vad: VadConfig | None = None, threads: int = 1,
-                 beam_size: int = 2, start_timeout_s: float | None = None, test_hooks: bool = False) -> None:
+                 beam_size: int = 5, start_timeout_s: float | None = None, test_hooks: bool = False) -> None:
         self.source = source
         self.detector = TurnDetector(vad)
         kwargs = {} if start_timeout_s is None else {"start_timeout_s": start_timeout_s}
@@ -255,3 +255,52 @@ class Listener:
             while not self.keeper.errors.empty():
                 alerts.append(self.keeper.errors.get())
         return heard, alerts
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Try a microphone or a clip folder: print each recognised turn as a JSON line until Ctrl-C.
+
+    ``python -m vr.dialogue.listen --mic list`` lists the input devices.
+    """
+    import argparse
+    import json
+    from dataclasses import asdict
+
+    from vr.dialogue.audio_in import MicrophoneError, describe_input_devices, open_source
+
+    parser = argparse.ArgumentParser(prog="python -m vr.dialogue.listen", description=main.__doc__.splitlines()[0])
+    parser.add_argument("--mic", default="default", help="'list', a device index or name, a WAV file or a clip folder")
+    parser.add_argument("--keep-audio", type=Path, help="keep each turn's WAV in this folder (0700, files 0600)")
+    parser.add_argument("--model", default="tiny.en")
+    args = parser.parse_args(argv)
+    if args.mic == "list":
+        print(f"Input devices:\n{describe_input_devices()}")
+        return 0
+    try:
+        source = open_source(args.mic)
+    except (MicrophoneError, FileNotFoundError, ValueError) as e:
+        print(f"listen: {e}")
+        return 1
+    end_s = getattr(source, "end_s", None)
+    started = time.monotonic()
+    with Listener(source, keep_audio=args.keep_audio, model=args.model) as listener:
+        try:
+            while end_s is None or time.monotonic() - started < end_s + 30:
+                listener.advance_to(time.monotonic() - started)
+                heard, alerts = listener.poll()
+                for line in alerts:
+                    print(json.dumps({"alert": line}), flush=True)
+                for h in heard:
+                    print(json.dumps(asdict(h)), flush=True)
+                s = listener.status
+                if end_s is not None and time.monotonic() - started > end_s + 1.0 \
+                        and s.turns == s.heard + s.discarded + s.lost:
+                    break
+                time.sleep(0.02)
+        except KeyboardInterrupt:
+            pass
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
