@@ -177,6 +177,13 @@ def test_clip_folder_mistakes_name_the_clip(tmp_path):
     assert clip.start_s == 3.5 and clip.text == "hi" and clip.path.name == "a.wav"
     with pytest.raises(FileNotFoundError, match="no such file or folder"):
         FileMicrophone(tmp_path / "missing")
+    # --mic FILE.wav: one file from session time 0
+    from vr.dialogue.audio_in import open_source
+
+    one = open_source(str(tmp_path / "a.wav"))
+    assert isinstance(one, FileMicrophone) and one.clips[0].start_s == 0.0 and one.end_s == 0.1
+    with pytest.raises(FileNotFoundError, match="no such file"):
+        open_source(str(tmp_path / "typo.wav"))
 
 
 def test_a_microphone_that_cannot_open_is_named_with_the_devices_listed():
@@ -189,7 +196,7 @@ def test_a_microphone_that_cannot_open_is_named_with_the_devices_listed():
             print(str(e))
     """)
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
-    need("PortAudio is missing" not in done.stdout + done.stderr and "not installed" not in done.stdout,
+    need("PortAudio is missing" not in done.stdout + done.stderr and "not installed" not in done.stdout + done.stderr,
          "PortAudio (libportaudio2) and sounddevice")
     assert done.returncode == 0, done.stderr
     assert "cannot open the microphone 'no-such-microphone-42'" in done.stdout
@@ -418,6 +425,48 @@ def test_a_hung_recogniser_is_restarted_and_kept_audio_is_private(short_clips, p
         x, rate = read_wav(f)
         assert rate == SAMPLE_RATE_HZ and abs(len(x) / rate - (h.ended_s - h.started_s + 0.45)) < 0.05
     assert audio_files(*private_home) == []
+
+
+class FakeMicrophone:
+    """A live source fed by the test, as PortAudio's thread feeds a real one."""
+
+    live = True
+
+    def __init__(self) -> None:
+        self.ring = RingBuffer(SAMPLE_RATE_HZ * 30)
+        self.dropped = 0
+
+    def read(self):
+        return self.ring.read()
+
+    def advance_to(self, t_s: float) -> None:
+        pass
+
+    def close(self) -> None:
+        pass
+
+
+def test_a_live_microphone_is_anchored_to_the_session_clock_and_a_cut_off_turn_is_finished(short_clips):
+    need_model()
+    from vr.dialogue.listen import Listener
+
+    _, clips = short_clips
+    speech, rate = read_wav(clips[0].path)
+    speech = resample(speech, rate)
+    lo, hi = speech_span(clips[0].path, 0.0)
+    mic = FakeMicrophone()
+    mic.ring.push(np.zeros(SAMPLE_RATE_HZ, np.float32))    # a second recorded before the session's clock started
+    with Listener(mic) as listener:
+        listener.advance_to(100.0)                         # the session is at 100 s: that second ends there
+        mic.ring.push(speech[: int(hi * SAMPLE_RATE_HZ)])   # then the patient speaks, and the session ends mid-word
+        listener.poll()
+        assert listener.speaking()
+        listener.finish()
+        assert not listener.speaking()
+        heard, alerts, polls = run_listener(listener, 0.0, lambda h, a: h)
+    (h,) = heard
+    assert h.cut == "closed" and abs(h.started_s - (100.0 + lo)) < 0.1 and abs(h.ended_s - (100.0 + hi)) < 0.05
+    assert word_error_rate([clips[0].text], [h.text]) <= 0.5 and alerts == []
 
 
 def test_without_a_model_recognition_is_off_with_one_alert_and_polls_stay_quick(short_clips):
