@@ -9,13 +9,13 @@ from __future__ import annotations
 
 import collections
 import json
-import time
 from pathlib import Path
 
 import pytest
 import yaml
 
 from conftest import ROOT
+from test_dialogue_worker import wait
 from vr.config import load_profile
 from vr.dialogue.bank import DIALOGUE_DIR, load_bank, vetted_lines
 from vr.sim import Command, FrameInputs, PatientWords, Session, SpokenLine
@@ -237,16 +237,7 @@ def test_meaning_checks_replay_exactly(interview, lines, tmp_path):
 # -- the worker answers ----------------------------------------------------------------------------
 
 def _wait(worker, until, seconds=120.0):
-    answers, alerts = [], []
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        a, al = worker.poll()
-        answers += a
-        alerts += al
-        if until(answers, alerts):
-            return answers, alerts
-        time.sleep(0.01)
-    raise AssertionError(f"timed out: answers {answers}, alerts {alerts}")
+    return wait(worker, until, seconds)
 
 
 def test_the_worker_scores_words_with_the_sentence_model_and_survives_a_hang(tmp_path):

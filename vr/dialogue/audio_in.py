@@ -27,6 +27,8 @@ from typing import Protocol
 
 import numpy as np
 
+from vr.dialogue.speech_files import pcm_samples
+
 SAMPLE_RATE_HZ = 16000
 RING_S = 30.0          # audio a microphone keeps for a caller that falls behind
 BLOCK = 320            # 20 ms: PortAudio's block, and the VAD's frame
@@ -65,16 +67,7 @@ def read_wav(path: Path) -> tuple[np.ndarray, int]:
     except (wave.Error, EOFError) as e:
         raise ValueError(f"{path}: not a PCM WAV file ({e}); convert it, e.g. "
                          f"'ffmpeg -i IN -ac 1 -ar 16000 -c:a pcm_s16le OUT.wav'") from None
-    if width == 1:
-        x = (np.frombuffer(data, np.uint8).astype(np.float32) - 128.0) / 128.0
-    elif width in (2, 4):
-        x = np.frombuffer(data, f"<i{width}").astype(np.float32) / float(2 ** (8 * width - 1))
-    elif width == 3:
-        b = np.frombuffer(data[: len(data) // 3 * 3], np.uint8).reshape(-1, 3).astype(np.int32)
-        v = b[:, 0] | (b[:, 1] << 8) | (b[:, 2] << 16)
-        x = (np.where(v >= 1 << 23, v - (1 << 24), v) / float(1 << 23)).astype(np.float32)
-    else:
-        raise ValueError(f"{path}: {8 * width}-bit samples are not supported; use 16-bit PCM")
+    x = pcm_samples(data, width, path)
     if channels > 1:
         x = x[: len(x) // channels * channels].reshape(-1, channels).mean(axis=1)
     return x.astype(np.float32), rate_hz

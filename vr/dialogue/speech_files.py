@@ -88,17 +88,21 @@ def read_audio(path: Path) -> tuple[np.ndarray, int]:
     with wave.open(str(path), "rb") as w:
         channels, width, rate_hz = w.getnchannels(), w.getsampwidth(), w.getframerate()
         data = w.readframes(w.getnframes())
+    return _mono(pcm_samples(data, width, path), channels), rate_hz
+
+
+def pcm_samples(data: bytes, width: int, path: Path | str) -> np.ndarray:
+    """Little-endian PCM of ``width`` bytes a sample (8-bit unsigned, 16/24/32-bit signed) as float32
+    in -1..1, channels still interleaved; ``path`` names the file in the error for other widths."""
     if width == 1:
-        x = (np.frombuffer(data, np.uint8).astype(np.float32) - 128.0) / 128.0
-    elif width in (2, 4):
-        x = np.frombuffer(data, f"<i{width}").astype(np.float32) / float(2 ** (8 * width - 1))
-    elif width == 3:
+        return (np.frombuffer(data, np.uint8).astype(np.float32) - 128.0) / 128.0
+    if width in (2, 4):
+        return np.frombuffer(data, f"<i{width}").astype(np.float32) / float(2 ** (8 * width - 1))
+    if width == 3:
         b = np.frombuffer(data[: len(data) // 3 * 3], np.uint8).reshape(-1, 3).astype(np.int32)
         v = b[:, 0] | (b[:, 1] << 8) | (b[:, 2] << 16)
-        x = (np.where(v >= 1 << 23, v - (1 << 24), v) / float(1 << 23)).astype(np.float32)
-    else:
-        raise ValueError(f"{path}: {8 * width}-bit samples are not supported")
-    return _mono(x, channels), rate_hz
+        return (np.where(v >= 1 << 23, v - (1 << 24), v) / float(1 << 23)).astype(np.float32)
+    raise ValueError(f"{path}: {8 * width}-bit samples are not supported; use 16-bit PCM")
 
 
 def _read_aiff(path: Path) -> tuple[np.ndarray, int]:
