@@ -7,7 +7,10 @@ lower, steadier voice from :meth:`Voice.calm`.
 
 Names are espeak-ng's ``language+variant`` (``en-gb-scotland+f2``); every accent and variant
 used here ships with espeak-ng 1.51 (``espeak-ng --voices=en``, ``espeak-ng --voices=variant``).
-Other engines read the gender from the variant and the rate, and ignore the rest.
+Other engines read what they can: the system voices (pyttsx3) the gender and the rate; the neural
+voice (:mod:`vr.dialogue.neural_voice`) the pitch, the rate and the name (to vary the delivery),
+and only for an English accent with a male variant or none (:attr:`Voice.accent`,
+:attr:`Voice.gender`).
 
 This module does not import Panda3D: the speech worker process uses it.
 """
@@ -57,6 +60,17 @@ class Voice:
     def key(self) -> str:
         """Stable text naming this voice, for cache keys: ``"en-us+m3|p50|s165"``."""
         return f"{self.name}|p{int(self.pitch)}|s{int(self.rate_wpm)}"
+
+    @property
+    def accent(self) -> str:
+        """The espeak-ng language and accent before the variant: ``"en-gb-scotland"`` for
+        ``"en-gb-scotland+f2"``."""
+        return self.name.partition("+")[0]
+
+    @property
+    def english(self) -> bool:
+        """Whether the accent is an English one (``en``, ``en-us``, ``en-029`` ...)."""
+        return self.accent == "en" or self.accent.startswith("en-")
 
     @property
     def gender(self) -> str | None:

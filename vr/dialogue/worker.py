@@ -38,9 +38,11 @@ import numpy as np
 
 from vr.dialogue.bank import LineBank, load_bank
 from vr.dialogue.choose import Choice, generic_line
+from vr.dialogue.tts import ENGINES  # only names: the engines themselves load in the worker's process
 
 SCREEN_OFF = ("The risk screen is checking phrases only: the sentence model that reads the meaning of the "
               "patient's words is not loaded, so indirect wordings may be missed. Listen closely.")
+TTS_ENGINES = ("auto", *ENGINES)  # what vr.dialogue.tts.Synthesizer takes
 START_TIMEOUT_S = 60.0   # loading the model on a slow machine; replies meanwhile are generic lines
 TIMEOUT_S = 1.5          # an answer later than this: the worker is taken to be hung
 
@@ -67,7 +69,8 @@ def serve(conn, spec: dict) -> None:
         warning = ((warning + " ") if warning else "") + SCREEN_OFF
     choosers = {name: Chooser(bank, embedder, seed=spec["seed"], cache_dir=cache / "embeddings")
                 for name, bank in banks.items()}
-    synth = Synthesizer(cache / "speech", engine=spec.get("engine", "auto"))
+    synth = Synthesizer(cache / "speech", engine=spec.get("tts_engine", "auto"))
+    synth.warm()  # the neural voice's model loads before 'ready', so the first line is not late by it
     method = next(iter(choosers.values())).method if choosers else "none"
     try:
         conn.send({"kind": "ready", "method": method, "warning": warning, "engine": synth.engine,
@@ -140,16 +143,24 @@ class WorkerStatus:
 
 
 class DialogueWorker:
-    """The app's side: send requests, poll answers, restart a worker that hangs or dies."""
+    """The app's side: send requests, poll answers, restart a worker that hangs or dies.
+
+    ``tts_engine``: the worker's speech engine (:class:`vr.dialogue.tts.Synthesizer`): 'auto'
+    (espeak-ng where installed; never the neural voice), 'neural' (the neural voice for the humans
+    it covers, espeak-ng for the others; espeak-ng for all, with a warning, where it is missing),
+    or 'espeak-ng', 'pyttsx3', 'silent'.
+    """
 
     def __init__(self, banks: dict[str, LineBank], *, seed: int, cache_dir: Path, bank_dir: Path,
-                 prefer: str = "auto", engine: str = "auto", timeout_s: float = TIMEOUT_S,
+                 prefer: str = "auto", tts_engine: str = "auto", timeout_s: float = TIMEOUT_S,
                  test_hooks: bool = False) -> None:
+        if tts_engine not in TTS_ENGINES:
+            raise ValueError(f"unknown speech engine {tts_engine!r}; use one of {', '.join(TTS_ENGINES)}")
         self.banks = banks
         self.seed = seed
         self.timeout_s = timeout_s
         self.spec = {"banks": list(banks), "seed": seed, "cache_dir": str(cache_dir), "bank_dir": str(bank_dir),
-                     "prefer": prefer, "engine": engine, "test_hooks": test_hooks}
+                     "prefer": prefer, "tts_engine": tts_engine, "test_hooks": test_hooks}
         self.status = WorkerStatus()
         self.pending: dict[int, Pending] = {}
         self.screening: dict[int, Pending] = {}   # meaning checks asked and not answered (by screen number)
