@@ -116,8 +116,12 @@ def voice_files() -> tuple[Path, Path]:
     """The voice's ONNX model and config JSON; raises ``FileNotFoundError`` saying what to install."""
     if importlib.util.find_spec(VOICE_PACKAGE) is None:
         raise FileNotFoundError(f"the voice package {VOICE_DIST} is not installed ({INSTALL_HINT})")
-    package = importlib.import_module(VOICE_PACKAGE)
-    model, config = Path(package.model_path()), Path(package.config_path())
+    try:
+        package = importlib.import_module(VOICE_PACKAGE)
+        model, config = Path(package.model_path()), Path(package.config_path())
+    except Exception as e:  # noqa: BLE001  (a broken install raises anything on import)
+        raise FileNotFoundError(f"the voice package {VOICE_DIST} is broken ({type(e).__name__}: {e}); "
+                                f"reinstall it ({INSTALL_HINT})") from None
     if not model.is_file() or model.stat().st_size < _MIN_MODEL_BYTES:
         raise FileNotFoundError(f"{model}: the voice model is missing or cut short; reinstall {VOICE_DIST}")
     if not config.is_file():
