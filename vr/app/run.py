@@ -37,7 +37,8 @@ def run_rendered(loaded: LoadedProfile, *, backend_kind: str, seconds: float | N
                  pseudonym: str, screenshots: Path | None = None, size: tuple[int, int] = (960, 540),
                  fps: float = 30.0, patient: PatientParams | None = None, screenshot_every_s: float = 10.0,
                  batched: bool = True, on_loop=None, xr_scale: float = 1.0, dialogue: bool = True,
-                 phase_scale: float = 1.0, console=None, stop_requested=None) -> RunResult:
+                 phase_scale: float = 1.0, console=None, stop_requested=None, hearing=None,
+                 pace_hz: float | None = None) -> RunResult:
     """Run a rendered session.
 
     ``backend_kind``: 'offscreen' (headless, synthetic patient), 'desktop' (you, in a window) or
@@ -48,6 +49,12 @@ def run_rendered(loaded: LoadedProfile, *, backend_kind: str, seconds: float | N
     ``console``: a ``ConsoleOptions`` to serve the clinician console (``docs/console.md``), or None.
     ``stop_requested``: a callable the frame loop asks once a frame; a reason it returns (from a
     signal, ``vr.app.cli_common.stop_on_signals``) ends the session cleanly with that reason.
+    ``hearing``: a ``vr.app.hearing.HearingOptions`` to hear the patient (a microphone, a WAV file
+    or a clip folder; ``docs/listening.md``), or None. Its ``keep_audio``, when set, must be a
+    folder inside ``out`` (the record's ``audio/``).
+    ``pace_hz``: offscreen runs: frames paced to a display of this refresh rate, on the wall
+    clock (as a headset paces them), instead of ``fps`` frames per simulated second as fast as
+    they render; the record's ``frame_stats`` then count missed display slots.
     """
     from vr.sim.procedure import SimulatedProcedure, new_session
     from vr.dialogue.bank import bank_for_scene, bank_path, line_bands, vetted_lines
@@ -75,9 +82,17 @@ def run_rendered(loaded: LoadedProfile, *, backend_kind: str, seconds: float | N
         if hub is not None:
             hub.close()
         raise
+    ears = None
     try:
-        backend = _open_backend(backend_kind, session, size, xr_scale, f"vr - {profile.name}")
+        if hearing is not None:  # its model loads in its own process while the scene is built
+            from vr.app.hearing import Hearing
+
+            ears = Hearing(hearing)
+        backend = _open_backend(backend_kind, session, size, xr_scale, f"vr - {profile.name}",
+                                pace_hz if backend_kind == "offscreen" else None)
     except BaseException:
+        if ears is not None:
+            ears.close()
         if worker is not None:
             worker.close()
         if hub is not None:
@@ -134,7 +149,7 @@ def run_rendered(loaded: LoadedProfile, *, backend_kind: str, seconds: float | N
 
             source = (SimulatedProcedure(loaded, session, seed, time_scale=phase_scale) if distraction else
                       PatientSource(SyntheticPatient(patient or PatientParams(), seed, session.head)))
-            options = LoopOptions(virtual_fps=fps, seconds=seconds, screenshots=screenshots,
+            options = LoopOptions(virtual_fps=None if pace_hz else fps, seconds=seconds, screenshots=screenshots,
                                   screenshot_every_s=screenshot_every_s)
         extra.update(backend.describe())
         attachments = record_files(loaded)
@@ -142,13 +157,14 @@ def run_rendered(loaded: LoadedProfile, *, backend_kind: str, seconds: float | N
             talk = _dialogue(worker, bank, session, backend, view, backend_kind)
             attachments["lines.yaml"] = (bank_path(bank.name)).read_bytes()
             extra["lines"] = {"name": bank.name, "sha256": bank.sha256, "method": talk.worker.spec["prefer"]}
+        extra["listening"] = ears.describe() if ears is not None else False
         alerts: list = []
         writer = SessionWriter(out, record_meta(loaded, pseudonym=pseudonym, backend=backend_kind, seed=seed, **extra),
                                on_error=lambda message: (alerts[0].append(message) if alerts else None),
                                attachments=attachments)
         tally = Tally(loaded, seed)
         loop = FrameLoop(backend, session, view, writer, source, tally, options, hud, dialogue=talk, console=hub,
-                         stop_requested=stop_requested)
+                         stop_requested=stop_requested, hearing=ears)
         alerts.append(loop.disk_alerts)
         loop_ref.append(loop)
         if on_loop is not None:
@@ -160,10 +176,13 @@ def run_rendered(loaded: LoadedProfile, *, backend_kind: str, seconds: float | N
             if not loop.done:
                 loop.finish("interrupted")
             tally.summary.wall_s = time.perf_counter() - started
+            heard = {"listened": ears.close()} if ears is not None else {}   # kept audio is on disk before the end mark
             writer.close(events=tally.summary.events, ended=tally.summary.ended or "interrupted",
-                         session_s=round(session.t_s, 3), frames=loop.frames)
+                         session_s=round(session.t_s, 3), frames=loop.frames, **heard)
         return RunResult(tally.summary, loop.frames, loop.screenshots, ended)
     finally:
+        if ears is not None:
+            ears.close()
         if hub is not None:
             hub.close()
         if talk is not None:
@@ -220,11 +239,12 @@ def _dialogue(worker, bank, session: Session, backend, view, backend_kind: str):
     return DialogueClient(worker, bank.name, voices, player=player, view=view, cache_dir=cache)
 
 
-def _open_backend(kind: str, session: Session, size: tuple[int, int], xr_scale: float, title: str):
+def _open_backend(kind: str, session: Session, size: tuple[int, int], xr_scale: float, title: str,
+                  pace_hz: float | None = None):
     if kind == "openxr":
         from vr.backends.openxr.backend import OpenXRBackend
 
         return OpenXRBackend(start=session.head, mirror_size=size, scale=xr_scale, title=title)
     from vr.backends.screen import ScreenBackend
 
-    return ScreenBackend(kind, size, title=title)
+    return ScreenBackend(kind, size, title=title, pace_hz=pace_hz)

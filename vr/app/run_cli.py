@@ -52,6 +52,11 @@ def choose_backend(quiet: bool) -> str:
 def cmd_run(args: argparse.Namespace) -> int:
     from vr.app.run import display_available, run_rendered
 
+    if args.mic == "list":
+        from vr.dialogue.audio_in import describe_input_devices
+
+        print(f"Input devices (give --mic an index or a name; 'default' is the system's):\n{describe_input_devices()}")
+        return 0
     backend = args.backend
     if backend == "auto":
         backend = choose_backend(args.quiet)
@@ -62,18 +67,21 @@ def cmd_run(args: argparse.Namespace) -> int:
     if backend == "offscreen" and seconds is None and not getattr(loaded, "distraction", False):
         raise CommandError(f"vr {args.command}: an offscreen run needs --seconds "
                            "(a distraction run ends when its simulated procedure does)")
+    if args.pace is not None and not 10.0 <= args.pace <= 240.0:
+        raise CommandError(f"vr {args.command}: --pace {args.pace} is outside 10 to 240 Hz")
     if backend == "openxr" and not 0.25 <= args.xr_scale <= 2.0:
         raise CommandError(f"vr {args.command}: --xr-scale {args.xr_scale} is outside 0.25 to 2.0")
     shots = Path(args.screenshots) if args.screenshots else None
     console = None if args.no_console else _console_options(args)
+    hearing = _hearing_options(args, out)
     with stop_on_signals() as stop:  # Ctrl-C, kill, timeout, systemd, a closed terminal: a clean end
         try:
             result = run_rendered(loaded, backend_kind=backend, seconds=seconds, seed=args.seed, out=out,
                                   pseudonym=pseudonym, screenshots=shots, size=args.size, fps=args.fps,
                                   patient=params, screenshot_every_s=args.screenshot_every, xr_scale=args.xr_scale,
                                   dialogue=not args.no_dialogue, phase_scale=args.phase_scale, console=console,
-                                  stop_requested=stop)
-        except (OSError, RuntimeError) as e:
+                                  stop_requested=stop, hearing=hearing, pace_hz=args.pace)
+        except (OSError, RuntimeError, ValueError) as e:  # a microphone or clip folder that will not open, too
             raise CommandError(f"vr {args.command}: {e}", 1) from None
         summary = result.summary
         write_summary(out, {**summary.to_dict(), "frames": result.frames,
@@ -82,6 +90,18 @@ def cmd_run(args: argparse.Namespace) -> int:
             shown = f"\nscreenshots: {shots} ({len(result.screenshots)})" if result.screenshots else ""
             tell(f"{summary.text()}\n{result.frames} frames rendered; record: {out}{shown}")
     return exit_status(summary.ended)
+
+
+def _hearing_options(args: argparse.Namespace, out: Path):
+    """``--mic`` and ``--keep-audio``: how the session hears the patient, or None."""
+    mic = args.mic
+    if mic in (None, "off"):
+        if args.keep_audio:
+            raise CommandError(f"vr {args.command}: --keep-audio needs --mic (a microphone, a WAV file or a clip folder)")
+        return None
+    from vr.app.hearing import HearingOptions
+
+    return HearingOptions(mic=mic, keep_audio=out / "audio" if args.keep_audio else None)
 
 
 def _console_options(args: argparse.Namespace):
@@ -113,7 +133,24 @@ def cmd_demo(args: argparse.Namespace) -> int:
     if args.backend == "offscreen" and not args.screenshots:
         args.screenshots = str(out / "screenshots")
     args.out = str(out)
-    return cmd_run(args)
+    if not (args.backend == "offscreen" and args.mic is None and not args.no_dialogue):
+        return cmd_run(args)
+    # Headless, the synthetic patient also speaks: its turns (said by espeak-ng) are heard through
+    # the same microphone path as a patient's, and the audience answers them.
+    import shutil
+
+    from vr.app.hearing import demo_patient_clips
+
+    try:
+        args.mic = str(demo_patient_clips())
+    except RuntimeError as e:
+        if not args.quiet:
+            print(f"demo: the synthetic patient stays silent ({e})")
+        return cmd_run(args)
+    try:
+        return cmd_run(args)
+    finally:
+        shutil.rmtree(Path(args.mic).parent, ignore_errors=True)
 
 
 def add_run_parsers(sub: argparse._SubParsersAction) -> None:
@@ -141,9 +178,18 @@ def add_run_parsers(sub: argparse._SubParsersAction) -> None:
                        help="serve the console on this address (e.g. 0.0.0.0) for a tablet on the local network; "
                             "a token is then required (default: 127.0.0.1, this computer only)")
         p.add_argument("--no-console", action="store_true", help="no clinician console")
+        p.add_argument("--mic", metavar="DEVICE|FILE|FOLDER",
+                       help="hear the patient: 'default' (the system's input), a device index or name ('list' "
+                            "lists them), a WAV file or a clip folder (docs/listening.md); 'off': not at all. "
+                            "Default: off (the headless demo: its synthetic patient's recorded voice)")
+        p.add_argument("--keep-audio", action="store_true",
+                       help="keep each heard turn's audio in the record's audio/ folder (default: no audio is written)")
         p.add_argument("--screenshots", metavar="DIR", help="save a screenshot every --screenshot-every seconds")
         p.add_argument("--screenshot-every", type=float, default=20.0 if demo else 10.0, metavar="S")
         p.add_argument("--size", type=_size, default=(960, 540), help="window or buffer size, e.g. 1280x720")
         p.add_argument("--fps", type=float, default=15.0 if demo else 30.0,
                        help="offscreen: frames per simulated second")
+        p.add_argument("--pace", type=float, default=None, metavar="HZ",
+                       help="offscreen: run on the wall clock, frames paced as a display of HZ refreshes "
+                            "(e.g. 90, as a headset); the record counts missed frames")
         p.set_defaults(func=cmd_demo if demo else cmd_run)

@@ -5,7 +5,8 @@ Task sorts (lower runs first; Panda3D's own event handling runs at 0 and drawing
 - ``vr-begin``  -999  start the frame clock; a headset backend handles its runtime's events and
                      waits for its frame here (``xrWaitFrame`` paces the loop to the display);
 - ``vr-poll``    -35  the head pose and the person's own inputs (patient, mouse, keys);
-- ``vr-inputs``  -30  add commands, ratings and words queued from elsewhere (the console, a test);
+- ``vr-inputs``  -30  add commands, ratings and words queued from elsewhere (the console, a test),
+                     the dialogue worker's lines and checks, and the microphone's recognised turns;
 - ``vr-step``      0  ``Session.step`` at the fixed step; the events go to the writer's queue;
 - ``vr-apply``    10  views read the new world; camera to the head; heads-up panel; the console's state;
 - ``vr-end``    1000  frame-time telemetry, screenshots, the console's mirror picture, the end
@@ -52,12 +53,13 @@ class FrameLoop:
 
     def __init__(self, backend, session: Session, view, writer: SessionWriter, source, tally: Tally,
                  options: LoopOptions, hud=None, dialogue=None, console=None,
-                 stop_requested: Callable[[], str] | None = None) -> None:
+                 stop_requested: Callable[[], str] | None = None, hearing=None) -> None:
         """``dialogue``: a ``DialogueClient`` (requests from events, spoken lines as inputs), or None.
         ``console``: a ``ConsoleHub`` (commands in; events, state and mirror pictures out), or None.
         ``stop_requested``: asked once a frame; a reason it returns (a signal's: 'terminated',
         'hangup', 'interrupted') ends the session in that frame as the clinician's stop would.
-        With it, a Ctrl-C that Panda3D holds until the frame is drawn ends the session the same way."""
+        With it, a Ctrl-C that Panda3D holds until the frame is drawn ends the session the same way.
+        ``hearing``: a ``vr.app.hearing.Hearing`` (the patient's recognised words and speaking), or None."""
         self.backend = backend
         self.base = backend.base
         self.session = session
@@ -70,6 +72,7 @@ class FrameLoop:
         self.dialogue = dialogue
         self.console = console
         self.stop_requested = stop_requested
+        self.hearing = hearing
         self._mirror_camera = None
         self.external: deque[Command] = deque()
         self.external_said: deque[PatientWords] = deque()
@@ -173,6 +176,13 @@ class FrameLoop:
             self.inputs = self.inputs.plus(lines=lines, screens=screens)
             for message in alerts:
                 self._alert(message, "dialogue")
+        if self.hearing is not None and self.world is not None:
+            said, speaking, heard, alerts = self.hearing.take(self.world.t_s)
+            self.inputs = self.inputs.plus(said=said, patient_speaking=speaking)
+            if heard:
+                self._record(heard, 0.0)
+            for message in alerts:
+                self._alert(message, "listening")
         return task.cont
 
     def _step(self, task):
@@ -207,6 +217,8 @@ class FrameLoop:
     def _apply(self, task):
         self._show(self._frame_dt)
         if self.console is not None:
+            if self.hearing is not None:
+                self.console.listening = self.hearing.status()
             self.console.on_frame(self.world, self.frames)
         console_alerts = self.console.alerts if self.console is not None else None
         for queue, reason in ((self.disk_alerts, "record_storage"), (self.backend.alerts, "headset"),

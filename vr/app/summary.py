@@ -44,13 +44,15 @@ class RunSummary:
     highest_step: int = 0
     scale: str = "suds"        # the rating kept per step: SUDS (exposure) or pain (distraction)
     game: dict[str, Any] = field(default_factory=dict)
+    conversation: list[str] = field(default_factory=list)   # the patient's turns and the replies they got
 
     def to_dict(self) -> dict[str, Any]:
         return {"profile": self.profile, "simulated_s": self.seconds, "seed": self.seed, "events": self.events,
                 "panics": self.panics, "alerts": self.alerts, "ended": self.ended, "wall_s": round(self.wall_s, 2),
                 "speed_x": round(self.seconds / self.wall_s, 1) if self.wall_s else None,
                 "highest_step": self.highest_step, "steps": [s.row() for s in self.steps],
-                **({"rating_scale": self.scale, "game": self.game} if self.scale != "suds" else {})}
+                **({"rating_scale": self.scale, "game": self.game} if self.scale != "suds" else {}),
+                **({"conversation": self.conversation} if self.conversation else {})}
 
     def text(self) -> str:
         lines = [f"{self.profile}: {self.seconds / 60:.1f} simulated min in {self.wall_s:.1f} s "
@@ -69,6 +71,9 @@ class RunSummary:
                          f"engagement {g.get('engagement') if g.get('engagement') is not None else '-'}, "
                          f"panics {self.panics}, ended: {self.ended}")
         lines.extend(f"alert: {a}" for a in self.alerts)
+        if self.conversation:
+            lines.append("conversation (the patient's turns and the humans' replies):")
+            lines.extend(f"  {c}" for c in self.conversation)
         return "\n".join(lines)
 
 
@@ -87,6 +92,7 @@ class Tally:
                                       [StepSummary(i, s.name) for i, s in enumerate(profile.steps)])
         self.summary.steps[0].visits = 1
         self.current = 0
+        self._replies: dict[int, int] = {}   # request -> the patient's turn it answers
 
     def add(self, world: WorldState, events: list[Event], dt_s: float) -> None:
         summary = self.summary
@@ -95,6 +101,7 @@ class Tally:
             summary.steps[self.current].time_s += dt_s
         for e in events:
             _tally(summary, e)
+            self._conversation(e)
             if self.distraction:
                 self._distraction(e)
                 continue
@@ -104,6 +111,18 @@ class Tally:
                 summary.highest_step = max(summary.highest_step, self.current)
             elif e.kind == "rating" and e.data["scale"] == "suds":
                 summary.steps[self.current].suds.append(e.data["value"])
+
+    def _conversation(self, e: Event) -> None:
+        if e.kind == "patient_said":
+            heard = " (heard)" if e.data.get("source") == "microphone" else ""
+            risk = f"  [RISK: {e.data['risk']}]" if e.data.get("risk") else ""
+            self.summary.conversation.append(f"{e.t_s:6.1f}s patient{heard}: \"{e.data['text'][:160]}\"{risk}")
+        elif e.kind == "reply_wanted":
+            self._replies[e.data["request"]] = e.data["said"]
+        elif e.kind == "utterance" and e.data.get("request") in self._replies:
+            said = self._replies.pop(e.data["request"])
+            self.summary.conversation.append(f"{e.t_s:6.1f}s {e.data['speaker']} (to turn {said}): "
+                                             f"\"{e.data['text'][:160]}\"")
 
     def _distraction(self, e: Event) -> None:
         rows = self.summary.steps

@@ -52,6 +52,7 @@ class ConsoleHub:
         self.host = host
         self.port = port
         self.dialogue = False
+        self._listening: dict | None = None   # the microphone's status (``Hearing.status``), or None
         self.url = ""
         self.token: str | None = None
         self.alerts: deque[str] = deque()     # for the clinician's panel and the record
@@ -200,6 +201,18 @@ class ConsoleHub:
         self._news = True
         self._post(("events", out))
 
+    @property
+    def listening(self) -> dict | None:
+        return self._listening
+
+    @listening.setter
+    def listening(self, status: dict | None) -> None:
+        """The microphone's status, set once a frame; a change (the patient starts or stops speaking,
+        a turn is heard, the recogniser fails) is news for the console."""
+        if status != self._listening:
+            self._listening = status
+            self._news = True
+
     def on_frame(self, world, frame: int) -> None:
         """Once a frame, after the step: the state, when there is news or it is due."""
         if world is None:
@@ -210,6 +223,7 @@ class ConsoleHub:
             state = snapshot(world, self.session, seq=self._seq, frame=frame, dialogue=self.dialogue,
                              viewers=self.viewers, ended=self.ended)
             state["mirror_every_s"] = round(self.mirror_every_s, 2)
+            state["listening"] = self._listening
             self._news, self._state_at = False, now
             with self._lock:
                 self._state = state

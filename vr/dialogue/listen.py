@@ -98,18 +98,14 @@ class _AudioKeeper:
     """Writes kept turns' WAV files on a thread of its own (disk never in the caller's way)."""
 
     def __init__(self, folder: Path) -> None:
-        from vr.record.privacy import DIR_MODE
-
-        self.folder = Path(folder)
-        self.folder.mkdir(parents=True, exist_ok=True, mode=DIR_MODE)
-        os.chmod(self.folder, DIR_MODE)  # mkdir's mode is filtered by the umask
+        self.folder = Path(folder)   # made with the first turn: a session's record folder exists by then
         self.queue: queue.SimpleQueue = queue.SimpleQueue()
         self.errors: queue.SimpleQueue = queue.SimpleQueue()
         self.thread = threading.Thread(target=self._run, name="vr-listen-keep", daemon=True)
         self.thread.start()
 
     def _run(self) -> None:
-        from vr.record.privacy import write_private_atomic
+        from vr.record.privacy import DIR_MODE, write_private_atomic
 
         while True:
             item = self.queue.get()
@@ -119,6 +115,9 @@ class _AudioKeeper:
             buf = io.BytesIO()
             write_wav(buf, samples, SAMPLE_RATE_HZ)
             try:
+                if not self.folder.is_dir():
+                    self.folder.mkdir(parents=True, exist_ok=True, mode=DIR_MODE)
+                    os.chmod(self.folder, DIR_MODE)  # mkdir's mode is filtered by the umask
                 write_private_atomic(self.folder / f"turn-{index + 1:04d}.wav", buf.getvalue())
             except OSError as e:
                 self.errors.put(f"listening: a turn's audio could not be kept in {self.folder} ({e})")

@@ -25,8 +25,8 @@ from vr.record.reader import RecordError, read_record
 from vr.sim import Command, Event, FrameInputs, HeadPose, PatientWords, Rating, SpokenLine, WorldState
 from vr.sim.risk import ScreenScore
 
-NOT_FROM_SESSION = {"frame_stats"}
-APP_ALERTS = {"record_storage", "headset", "dialogue", "console"}  # alerts the app adds beside the session's own events
+NOT_FROM_SESSION = {"frame_stats", "speech_heard"}  # the app's own events (telemetry, the recogniser's figures)
+APP_ALERTS = {"record_storage", "headset", "dialogue", "console", "listening"}  # alerts the app adds beside the session's own events
 
 
 def load_inputs(directory: Path) -> list[tuple[FrameInputs, float]]:

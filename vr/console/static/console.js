@@ -380,12 +380,31 @@ function renderState() {
   const quiet = !!s.dialogue?.quiet;
   body.classList.toggle('dialogue-quiet', quiet);
   $('#quiet').hidden = !quiet;
+  renderListening(s.listening);
   if (wasEnded !== (s.mode === 'ended')) renderAvailability();
   // The session spaces pictures out when reading them back would slow the patient's frames.
   const every = s.mirror_every_s, rate = $('#mirror-rate');
   rate.hidden = !(every > 1);
   if (every > 1) rate.textContent = `one picture every ${every < 10 ? every.toFixed(1) : Math.round(every)} s: this computer renders slowly, and the patient's frames come first`;
   if (Math.floor(s.t_s || 0) !== chartSecond) scheduleChart();
+}
+
+// The microphone: whether the recogniser is ready, the patient is speaking now, and what it heard.
+function renderListening(l) {
+  const tag = $('#listening');
+  tag.hidden = !l;
+  if (!l) return;
+  let text, cls;
+  if (l.failed) { text = 'not listening: type the patient\'s words'; cls = 'off'; }
+  else if (!l.ready) { text = 'microphone: starting'; cls = 'wait'; }
+  else if (l.speaking) { text = 'patient speaking'; cls = 'speaking'; }
+  else { text = `listening · ${l.heard} heard`; cls = 'on'; }
+  tag.textContent = text;
+  tag.className = `listening ${cls}`;
+  tag.title = `${l.source === 'file' ? 'file microphone' : 'microphone'}: ${l.device}` +
+    `; turns ${l.turns}, heard ${l.heard}, not speech ${l.discarded}, lost ${l.lost}` +
+    (l.restarts ? `; recogniser restarted ${l.restarts}×` : '') + (l.keep_audio ? '; audio is kept' : '; audio is not kept') +
+    (l.failed ? `; ${l.failed}` : '');
 }
 
 function stepText(step) {
