@@ -2,10 +2,10 @@
 
 For ``--lines`` lines drawn (seeded) from every bank in dialogue/, each spoken by a male human's
 seeded voice (the ones the neural engine covers), both engines make the line through
-:class:`vr.dialogue.tts.Synthesizer` into an empty cache (what the dialogue worker does on a cache miss): the time per line (p50, p95, ms),
-the real-time factor (time to make it over its length), and, for the neural voice, the time to
-its first audio (the first sentence out of the model; espeak-ng writes the whole line at once,
-so its first audio is the whole line). Also: the model's load time, the share of the neural
+:class:`vr.dialogue.tts.Synthesizer` into an empty cache (what the dialogue worker does on a cache
+miss): the time per line (p50, p95, ms), the real-time factor (time to make it over its
+length), and, for the neural voice, the time to its first audio (the first sentence out of the
+model; espeak-ng writes the whole line at once, so its first audio is the whole line). Also: the model's load time, the share of the neural
 time spent reading phonemes from espeak-ng, the neural lines' length over espeak-ng's at the
 same voice (which :data:`~vr.dialogue.neural_voice.MODEL_WPM` is set from) and how the length
 follows the rate (120 wpm over 200 wpm, asked 1.67).

@@ -204,7 +204,8 @@ def test_two_seeded_humans_sound_different(synth):
     xb, _ = read_audio(sb.path)
     measured = 12 * np.log2(f0_hz(xb, rate_hz) / f0_hz(xa, rate_hz))
     asked = synth._neural.style(b).semitones - synth._neural.style(a).semitones
-    assert measured > 1.0 and abs(measured - asked) < 1.5, f"{b} over {a}: asked {asked:.2f}, got {measured:.2f} semitones"
+    assert measured > 1.0 and abs(measured - asked) < 1.5, \
+        f"{b} over {a}: asked {asked:.2f}, got {measured:.2f} semitones"
 
     def spectrum(x: np.ndarray) -> np.ndarray:  # the long-term spectrum, 0-5 kHz in 50 bands, in dB
         n = 1024
@@ -258,14 +259,15 @@ def runs_neural(monkeypatch) -> list[str]:
     """Every text the neural voice is asked to speak, in any synthesiser made during the test."""
     seen: list[str] = []
     real = NeuralSpeaker.speak
-    monkeypatch.setattr(NeuralSpeaker, "speak", lambda self, text, *a, **k: seen.append(text) or real(self, text, *a, **k))
+    monkeypatch.setattr(NeuralSpeaker, "speak",
+                        lambda self, text, *a, **k: seen.append(text) or real(self, text, *a, **k))
     return seen
 
 
 def test_warm_loads_the_model_once(tmp_path, speaker):
     made = Synthesizer(tmp_path, engine="neural")
     assert made.engine == "neural" and made.neural_off is None and made.warn() is None
-    assert made._neural is None, "the model loads on first use or warm(), not when the synthesiser is made"
+    assert made._neural.load_s is None, "the model loads on first use or warm(), not when the synthesiser is made"
     took_s = made.warm()
     assert made._neural.load_s is not None and 0.0 < made._neural.load_s <= took_s < 30.0
 
@@ -298,6 +300,25 @@ def test_a_worker_carries_the_choice(tmp_path, speaker):
         assert w.status.engine == "neural" and not any("neural" in m for m in w.status.warnings)
         assert [a["engine"] for a in answers] == ["neural", "espeak-ng"]
         assert all(Path(a["wav"]).is_file() and a["duration_s"] > 0.5 for a in answers)
+    finally:
+        w.close()
+
+
+@pytest.mark.skipif(shutil.which("espeak-ng") is None, reason="espeak-ng is not installed")
+def test_a_worker_without_the_voice_warns_and_speaks_espeak(tmp_path, monkeypatch):
+    shadow = tmp_path / "shadow" / neural_voice.VOICE_PACKAGE  # stands in for the package, with no model
+    shadow.mkdir(parents=True)
+    (shadow / "__init__.py").write_text("from pathlib import Path\n"
+                                        "def model_path(): return Path('/nonexistent/voice.onnx')\n"
+                                        "def config_path(): return Path('/nonexistent/voice.onnx.json')\n")
+    monkeypatch.syspath_prepend(str(shadow.parent))  # the worker's process starts with this sys.path
+    w = DialogueWorker({"interview_room": load_bank("interview_room")}, seed=1, cache_dir=tmp_path / "cache",
+                       bank_dir=DIALOGUE_DIR, prefer="lexical", tts_engine="neural", timeout_s=20.0)
+    try:
+        answers = _worker_answers(w, [MAN])
+        assert w.status.engine == "espeak-ng" and [a["engine"] for a in answers] == ["espeak-ng"]
+        said = [m for m in w.status.warnings if "neural voice is off" in m]
+        assert len(said) == 1 and "voice.onnx" in said[0] and "espeak-ng" in said[0], w.status.warnings
     finally:
         w.close()
 
@@ -363,8 +384,13 @@ def test_a_model_that_will_not_load_falls_back(tmp_path, monkeypatch):
     assert "cut short" in (neural_voice.unavailable_reason() or "")
     if importlib.util.find_spec("onnxruntime") is None:
         return
-    # Long enough to pass the size check, but not a model: onnxruntime refuses it when the first line is made.
+    # Long enough to pass the size check, but a config that is not JSON: refused when the synthesiser is made.
     model.write_bytes(b"\x08" * 2_000_000)
+    (fake / "tiny_voice" / "v.onnx.json").write_text("{not json")
+    made = Synthesizer(tmp_path / "cache", engine="neural")
+    assert made.engine == "espeak-ng" and "not a usable voice config" in (made.neural_off or "")
+    assert made.synthesize(LINE, MAN).engine == "espeak-ng"
+    # A usable config, but not a model: onnxruntime refuses it when the first line is made.
     (fake / "tiny_voice" / "v.onnx.json").write_text(
         '{"audio": {"sample_rate": 22050}, "phoneme_id_map": {"_": [0], "^": [1], "$": [2]}}')
     made = Synthesizer(tmp_path / "cache", engine="neural")

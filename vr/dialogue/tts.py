@@ -12,14 +12,16 @@ Engines, best first (``engine="auto"`` takes the first that is present of the fi
   (:mod:`vr.dialogue.neural_voice`, onnxruntime, imported when the first neural line is made or
   :meth:`Synthesizer.warm` is called). It is a man's English voice, so a human whose voice is
   female or not English is spoken, line by line, by the engine ``auto`` would take. When the
-  voice cannot be used (its package or onnxruntime missing), every line is, and
-  :attr:`Synthesizer.neural_off` and :meth:`Synthesizer.warn` say why in one line.
+  voice cannot be used (its package or onnxruntime missing, the model refused), every human is
+  spoken that way, and :attr:`Synthesizer.neural_off` and :meth:`Synthesizer.warn` say why in
+  one line.
 
 Each line is written once to ``cache_dir`` as ``<sha256>.wav`` (mono, 16-bit PCM) with its
 envelope beside it as ``<sha256>.npy``; the key covers the engine that makes the line, its
 version, the voice and the text, so neural and espeak-ng lines never share a file, and a line a
-neural synthesiser hands to espeak-ng is the same file espeak-ng alone would make. The files, the envelope and the cache's reading and writing are
-:mod:`vr.dialogue.speech_files`; this module makes the audio.
+neural synthesiser hands to espeak-ng is the same file espeak-ng alone would make. The files,
+the envelope and the cache's reading and writing are :mod:`vr.dialogue.speech_files`; this
+module makes the audio.
 
 This module does not import Panda3D: the speech worker process uses it.
 """
@@ -78,6 +80,11 @@ class Synthesizer:
             self.neural_off = neural_voice.unavailable_reason()
             self._fallback = _choose_engine("auto")
             self.engine: str = "neural" if self.neural_off is None else self._fallback
+            if self.engine == "neural":
+                try:
+                    self._speaker()  # reads the voice's config (the model loads later)
+                except RuntimeError as e:
+                    self._neural_failed(e)
         else:
             self.engine = self._fallback = _choose_engine(engine)
         self._espeak = shutil.which("espeak-ng") if self._fallback == "espeak-ng" else None
