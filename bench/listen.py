@@ -17,6 +17,7 @@ each ``poll()`` took.
 
     python bench/listen.py                              # 60 turns: 20 sentences x 130/175/220 wpm (~5 min)
     python bench/listen.py --speeds 175 --beam 2
+    python bench/listen.py --engine neural              # the turns said by the neural voice (two men)
     python bench/listen.py --out bench/results/listen_cpu.json
 """
 
@@ -49,15 +50,46 @@ def summary(values: list[float]) -> dict:
             "n": len(values)}
 
 
+NEURAL_VOICES = ("en-us+m3", "en-gb+m1")   # seeded-voice names the neural voice speaks (pitch and delivery differ)
+
+
+def neural_clip_folder(tmp: Path, said: list[tuple[str, str, int]], *, first_s: float, gap_s: float):
+    """A clip folder of ``said`` spoken by the neural voice (as a human would speak it)."""
+    import shutil
+
+    from vr.dialogue.clips import Clip, write_clip_index
+    from vr.dialogue.tts import Synthesizer
+    from vr.dialogue.voices import Voice
+
+    synth = Synthesizer(tmp / "cache", engine="neural")
+    if synth.neural_off:
+        raise SystemExit(f"the neural voice is not available: {synth.neural_off}")
+    folder = tmp / "clips"
+    folder.mkdir()
+    clips, t = [], float(first_s)
+    for i, (text, name, wpm) in enumerate(said):
+        speech = synth.synthesize(text, Voice(name, pitch=45 + 10 * (i % 2), rate_wpm=wpm))
+        path = folder / f"{i:03d}.wav"
+        shutil.copyfile(speech.path, path)
+        clips.append(Clip(path, round(t, 3), text))
+        t = round(t, 3) + speech.duration_s + gap_s
+    write_clip_index(folder, clips)
+    return tuple(clips)
+
+
 def run(args: argparse.Namespace) -> dict:
     from vr.dialogue.audio_in import FileMicrophone
     from vr.dialogue.clips import PATIENT_SENTENCES, VOICES, make_clip_folder, word_error_rate
     from vr.dialogue.listen import Listener
 
     speeds = [int(s) for s in args.speeds.split(",")]
-    said = [(text, VOICES[i % len(VOICES)], speed) for speed in speeds for i, text in enumerate(PATIENT_SENTENCES)]
+    voices = NEURAL_VOICES if args.engine == "neural" else VOICES
+    said = [(text, voices[i % len(voices)], speed) for speed in speeds for i, text in enumerate(PATIENT_SENTENCES)]
     with tempfile.TemporaryDirectory(prefix="vr-bench-listen-") as tmp:
-        clips = make_clip_folder(Path(tmp) / "clips", said, first_s=1.0, gap_s=args.gap_s)
+        if args.engine == "neural":
+            clips = neural_clip_folder(Path(tmp), said, first_s=1.0, gap_s=args.gap_s)
+        else:
+            clips = make_clip_folder(Path(tmp) / "clips", said, first_s=1.0, gap_s=args.gap_s)
         mic = FileMicrophone(Path(tmp) / "clips")
         started = time.monotonic()
         listener = Listener(mic, beam_size=args.beam, threads=args.threads)
@@ -105,11 +137,11 @@ def run(args: argparse.Namespace) -> dict:
         return round(100 * word_error_rate([refs[i] for i in idx], [hyps[i] for i in idx]), 2)
 
     per_speed = {f"{s}_wpm": wer_where(lambda i, s=s: said[i][2] == s) for s in speeds}
-    per_voice = {v: wer_where(lambda i, v=v: said[i][1] == v) for v in VOICES}
+    per_voice = {v: wer_where(lambda i, v=v: said[i][1] == v) for v in voices}
     worst = sorted(((refs[i], hyps[i], said[i][1], said[i][2]) for i in range(len(clips))
                     if word_error_rate([refs[i]], [hyps[i]]) > 0), key=lambda r: -word_error_rate([r[0]], [r[1]]))
     return {
-        "bench": "listen",
+        "bench": "listen", "engine": args.engine,
         "model": status.model, "beam_size": args.beam, "threads": args.threads, "compute_type": "int8",
         "turns_said": len(clips), "turns_heard": len(heard), "turns_discarded": status.discarded,
         "turns_lost": status.lost, "restarts": status.restarts, "alerts": alerts,
@@ -131,6 +163,8 @@ def run(args: argparse.Namespace) -> dict:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--speeds", default="130,175,220", help="espeak-ng words per minute, comma-separated")
+    parser.add_argument("--engine", choices=("espeak-ng", "neural"), default="espeak-ng",
+                        help="who says the turns: espeak-ng (an American man, a British woman) or the neural voice")
     parser.add_argument("--beam", type=int, default=5, help="Whisper's beam size (the listener's default is 5)")
     parser.add_argument("--threads", type=int, default=1, help="the recogniser's CPU threads")
     parser.add_argument("--gap-s", type=float, default=1.5, help="silence between clips, seconds")

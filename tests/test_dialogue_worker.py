@@ -123,7 +123,7 @@ def test_offscreen_run_with_dialogue_records_what_was_said_and_panic_is_not_dela
     import vr.app.run as run_module
 
     original = run_module._worker
-    run_module._worker = lambda bank, seed, timeout_s: DialogueWorker(
+    run_module._worker = lambda bank, seed, timeout_s, tts_engine="auto": DialogueWorker(
         {bank.name: bank}, seed=seed, cache_dir=tmp_path / "cache", bank_dir=DIALOGUE_DIR, timeout_s=1.5,
         test_hooks=True)
     try:

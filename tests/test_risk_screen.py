@@ -309,7 +309,7 @@ def test_a_rendered_session_alerts_on_an_indirect_wording_and_replays(tmp_path):
     import vr.app.run as run_module
 
     original = run_module._worker
-    run_module._worker = lambda bank, seed, timeout_s: DialogueWorker(
+    run_module._worker = lambda bank, seed, timeout_s, tts_engine="auto": DialogueWorker(
         {bank.name: bank}, seed=seed, cache_dir=tmp_path / "cache", bank_dir=DIALOGUE_DIR, timeout_s=10.0)
     try:
         result = run_rendered(load_profile(ROOT / "exposure_profiles" / "job_interview.yaml"), backend_kind="offscreen",

@@ -97,7 +97,8 @@ class Hearing:
         events = [Event(t_s, "speech_heard", {
             "turn": h.turn + 1, "text": h.text, "started_s": h.started_s, "ended_s": h.ended_s,
             "confidence": h.confidence, "no_speech_prob": h.no_speech_prob, "latency_ms": h.latency_ms,
-            "wait_ms": h.wait_ms, "recognise_ms": h.recognise_ms, "model_ms": h.model_ms, "cut": h.cut})
+            "wait_ms": h.wait_ms, "recognise_ms": h.recognise_ms, "model_ms": h.model_ms, "cut": h.cut,
+            "early": h.early})
             for h in heard]
         self.turns_heard += len(heard)
         return words, self.speaking, events, alerts

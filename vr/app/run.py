@@ -38,7 +38,7 @@ def run_rendered(loaded: LoadedProfile, *, backend_kind: str, seconds: float | N
                  fps: float = 30.0, patient: PatientParams | None = None, screenshot_every_s: float = 10.0,
                  batched: bool = True, on_loop=None, xr_scale: float = 1.0, dialogue: bool = True,
                  phase_scale: float = 1.0, console=None, stop_requested=None, hearing=None,
-                 pace_hz: float | None = None) -> RunResult:
+                 pace_hz: float | None = None, voices: str = "auto") -> RunResult:
     """Run a rendered session.
 
     ``backend_kind``: 'offscreen' (headless, synthetic patient), 'desktop' (you, in a window) or
@@ -55,6 +55,7 @@ def run_rendered(loaded: LoadedProfile, *, backend_kind: str, seconds: float | N
     ``pace_hz``: offscreen runs: frames paced to a display of this refresh rate, on the wall
     clock (as a headset paces them), instead of ``fps`` frames per simulated second as fast as
     they render; the record's ``frame_stats`` then count missed display slots.
+    ``voices``: the humans' speech engine: 'auto' (espeak-ng) or 'neural' (``docs/voices.md``).
     """
     from vr.sim.procedure import SimulatedProcedure, new_session
     from vr.dialogue.bank import bank_for_scene, bank_path, line_bands, vetted_lines
@@ -77,7 +78,8 @@ def run_rendered(loaded: LoadedProfile, *, backend_kind: str, seconds: float | N
         hub = start_console(console, profile, session, bank, pseudonym)
     # The worker loads its model while the window and the scene are built (it is its own process).
     try:
-        worker = _worker(bank, seed, timeout_s=10.0 if backend_kind == "offscreen" else None) if bank else None
+        worker = _worker(bank, seed, timeout_s=10.0 if backend_kind == "offscreen" else None,
+                         tts_engine=voices) if bank else None
     except BaseException:
         if hub is not None:
             hub.close()
@@ -156,7 +158,8 @@ def run_rendered(loaded: LoadedProfile, *, backend_kind: str, seconds: float | N
         if bank is not None:
             talk = _dialogue(worker, bank, session, backend, view, backend_kind)
             attachments["lines.yaml"] = (bank_path(bank.name)).read_bytes()
-            extra["lines"] = {"name": bank.name, "sha256": bank.sha256, "method": talk.worker.spec["prefer"]}
+            extra["lines"] = {"name": bank.name, "sha256": bank.sha256, "method": talk.worker.spec["prefer"],
+                              "voices": voices}
         extra["listening"] = ears.describe() if ears is not None else False
         alerts: list = []
         writer = SessionWriter(out, record_meta(loaded, pseudonym=pseudonym, backend=backend_kind, seed=seed, **extra),
@@ -215,7 +218,7 @@ def _tracker_deaf_to_hangup() -> None:
         signal.pthread_sigmask(signal.SIG_SETMASK, before)
 
 
-def _worker(bank, seed: int, timeout_s: float | None):
+def _worker(bank, seed: int, timeout_s: float | None, tts_engine: str = "auto"):
     """The dialogue worker process for ``bank``. Offscreen runs keep no patient waiting, so they
     give it longer before falling back to generic lines."""
     from vr.dialogue.bank import DIALOGUE_DIR
@@ -223,7 +226,7 @@ def _worker(bank, seed: int, timeout_s: float | None):
     from vr.dialogue.worker import TIMEOUT_S, DialogueWorker
 
     return DialogueWorker({bank.name: bank}, seed=seed, cache_dir=default_cache_dir(), bank_dir=DIALOGUE_DIR,
-                          timeout_s=timeout_s or TIMEOUT_S)
+                          timeout_s=timeout_s or TIMEOUT_S, tts_engine=tts_engine)
 
 
 def _dialogue(worker, bank, session: Session, backend, view, backend_kind: str):

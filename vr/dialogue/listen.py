@@ -48,6 +48,7 @@ from vr.dialogue.vad import Turn, TurnDetector, VadConfig
 # Whisper's own test for "this was not speech": both a likely silence and an unsure text.
 NO_SPEECH_PROB = 0.6
 LOW_LOGPROB = -1.0
+DRAFT_KEYS = 1 << 30   # drafts' request numbers start above this (turns count from 0)
 
 
 @dataclass(frozen=True)
@@ -74,6 +75,7 @@ class Heard:
     recognise_ms: float
     model_ms: float
     cut: str
+    early: bool = False   # the text came from the turn's draft, recognised while the end-of-turn rule waited
 
 
 @dataclass(frozen=True)
@@ -92,6 +94,8 @@ class ListenerStatus:
     load_s: float | None
     failed: str           # why recognition is off ("" while it works)
     pid: int | None
+    drafts: int = 0       # drafts sent for early recognition
+    drafts_used: int = 0  # drafts whose text became a turn's
 
 
 class _AudioKeeper:
@@ -132,8 +136,12 @@ class Listener:
 
     def __init__(self, source: AudioSource, *, keep_audio: Path | None = None, model: str = "tiny.en",
                  timeout_s: float = TIMEOUT_S, vad: VadConfig | None = None, threads: int = 1,
-                 beam_size: int = 5, start_timeout_s: float | None = None, test_hooks: bool = False) -> None:
+                 beam_size: int = 5, start_timeout_s: float | None = None, test_hooks: bool = False,
+                 drafts: bool = True) -> None:
+        """``drafts``: recognise each turn early, from the start of its silence (see
+        :meth:`vr.dialogue.vad.TurnDetector.draft`), so its text is ready about when the turn ends."""
         self.source = source
+        self.drafts = drafts
         self.detector = TurnDetector(vad)
         kwargs = {} if start_timeout_s is None else {"start_timeout_s": start_timeout_s}
         self.recogniser = Recogniser(model=model, threads=threads, beam_size=beam_size, timeout_s=timeout_s,
@@ -146,6 +154,12 @@ class Listener:
         self._heard = self._discarded = self._lost = self._sent = 0
         self._dropped_said = 0
         self._closed = False
+        self._draft: tuple[int, Turn] | None = None   # the draft sent last (its key), not yet settled
+        self._draft_key = DRAFT_KEYS
+        self._early: dict[int, dict] = {}             # the latest draft's answer, before its turn closed
+        self._waiting: dict[int, int] = {}            # draft key -> the closed turn that takes its text
+        self._ready: list[dict] = []                  # answers of closed turns, to hand out at the next poll
+        self._drafts = self._drafts_used = 0
 
     def advance_to(self, t_s: float) -> None:
         """Let a clip source reach session time ``t_s``; for a microphone the first call anchors its clock."""
@@ -170,6 +184,7 @@ class Listener:
             self._pending = []
         for turn in self.detector.feed(x, stamp=time.monotonic()):
             self._send(turn)
+        self._send_draft()
         return self._collect(alerts)
 
     def finish(self) -> None:
@@ -189,7 +204,7 @@ class Listener:
         describe = getattr(self.source, "describe", None)
         return ListenerStatus(r.ready, r.model, r.restarts, describe() if describe else type(self.source).__name__,
                               self._sent, self._heard, self._discarded, self._lost, dropped / SAMPLE_RATE_HZ,
-                              r.load_s, r.failed, r.pid)
+                              r.load_s, r.failed, r.pid, self._drafts, self._drafts_used)
 
     def close(self) -> None:
         """Stop the recogniser and the source; kept audio is written out first."""
@@ -216,10 +231,66 @@ class Listener:
             self._turns.pop(turn.index)
             self._lost += 1
             return
+        draft = self._draft
+        if draft is not None and draft[1].index == turn.index:
+            self._draft = None
+            key = draft[0]
+            if _same(draft[1], turn):           # the silence lasted: the draft's text is this turn's
+                self._drafts_used += 1
+                if key in self._early:
+                    self._ready.append({**self._early.pop(key), "turn": turn.index, "early": True})
+                else:
+                    self._waiting[key] = turn.index
+                return
+            self._early.pop(key, None)          # speech resumed after the draft: it is stale
         self.recogniser.submit(turn.index, turn.samples)
+
+    def _send_draft(self) -> None:
+        """Recognise the open turn early once its silence begins, when the recogniser is idle."""
+        if not self.drafts or self.recogniser.outstanding or self.recogniser.status.failed:
+            return
+        draft = self.detector.draft()
+        if draft is None or (self._draft is not None and _same(self._draft[1], draft)):
+            return
+        if self._draft is not None:
+            self._early.pop(self._draft[0], None)
+        self._draft_key += 1
+        self._draft = (self._draft_key, draft)
+        self._drafts += 1
+        self.recogniser.submit(self._draft_key, draft.samples)
+
+    def _settle_drafts(self, answers: list[dict], lost: list[int]) -> tuple[list[dict], list[int]]:
+        """Drafts' answers become their turns' (or wait for the turn to close, or are stale)."""
+        out = list(self._ready)
+        self._ready = []
+        for msg in answers:
+            key = msg["turn"]
+            if key < DRAFT_KEYS:
+                out.append(msg)
+            elif key in self._waiting:
+                out.append({**msg, "turn": self._waiting.pop(key), "early": True})
+            elif self._draft is not None and self._draft[0] == key:
+                self._early[key] = msg           # the turn has not closed yet
+        turns_lost = []
+        for key in lost:
+            if key < DRAFT_KEYS:
+                turns_lost.append(key)
+            elif key in self._waiting:           # the draft failed: its turn goes by itself
+                index = self._waiting.pop(key)
+                if self.recogniser.status.failed:
+                    turns_lost.append(index)
+                else:
+                    self.recogniser.submit(index, self._turns[index].samples)
+            elif self._draft is not None and self._draft[0] == key:
+                self._draft = None
+        if self.recogniser.status.failed:       # recognition is off: turns waiting on drafts are lost
+            turns_lost += list(self._waiting.values())
+            self._waiting.clear()
+        return out, turns_lost
 
     def _collect(self, alerts: list[str]) -> tuple[list[Heard], list[str]]:
         answers, said, lost = self.recogniser.poll()
+        answers, lost = self._settle_drafts(answers, lost)
         alerts += said
         self._lost += len(lost)
         for index in lost:
@@ -244,7 +315,7 @@ class Listener:
                                round(math.exp(logprob), 4) if math.isfinite(logprob) else 0.0,
                                round(float(msg["no_speech_prob"]), 4), turn.index,
                                round((closed_at - ended_at) * 1000, 1), round((now - closed_at) * 1000, 1),
-                               float(msg["recognise_ms"]), turn.cut))
+                               float(msg["recognise_ms"]), turn.cut, bool(msg.get("early"))))
         dropped = getattr(self.source, "dropped", 0)
         if dropped > self._dropped_said:
             alerts.append(f"listening: {(dropped - self._dropped_said) / SAMPLE_RATE_HZ:.1f} s of microphone audio "
@@ -254,6 +325,11 @@ class Listener:
             while not self.keeper.errors.empty():
                 alerts.append(self.keeper.errors.get())
         return heard, alerts
+
+
+def _same(a: Turn, b: Turn) -> bool:
+    """Whether a draft and a turn hold the same speech (so the same samples)."""
+    return a.index == b.index and a.started_s == b.started_s and a.ended_s == b.ended_s
 
 
 def main(argv: list[str] | None = None) -> int:

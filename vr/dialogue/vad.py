@@ -13,6 +13,10 @@ rises at :attr:`VadConfig.floor_rise_db_per_s` outside speech).
 - **End of turn**: ``end_silence_s`` below the lower threshold after speech, or ``max_turn_s``
   of turn (then the next turn starts at once, so no word is lost).
 - A turn with under ``min_speech_s`` of speech (a cough, a click, a chair) is dropped.
+- **Draft**: once ``post_roll_s`` of silence follows speech, :meth:`TurnDetector.draft` gives the
+  turn as it will be if the silence lasts: the very samples its close will hold. A listener can
+  recognise the draft while the end-of-turn rule waits, and use the text when the turn closes
+  unchanged (the same ``started_s`` and ``ended_s``); if speech resumes, the draft is stale.
 
 Times are source seconds: frame ``k`` spans ``[k, k+1) * frame_s``. The detector looks at each
 frame once, in order, so the turns depend only on the samples, never on how they were cut into
@@ -201,6 +205,22 @@ class TurnDetector:
                     cut, speech_s, self._ended_stamp, stamp)
         self.turns += 1
         return turn
+
+    def draft(self) -> Turn | None:
+        """The open turn as it closes if the silence now under way lasts (see the module's
+        docstring), or None: not in a turn, too little speech, or speech in the last ``post_roll_s``."""
+        c = self.config
+        if not self._in_turn or self._voiced * c.frame_s < c.min_speech_s - 1e-9:
+            return None
+        last = self._last_voiced
+        if last < self._first or self.k - 1 - last < c.frames(c.post_roll_s):
+            return None
+        keep_to = last + 1 + c.frames(c.post_roll_s)
+        keep_from = max(self._first - c.frames(c.pre_roll_s), self._audio_first)
+        held = self._frames[keep_from - self._audio_first: keep_to - self._audio_first]
+        samples = np.concatenate(held) if held else np.zeros(0, np.float32)
+        return Turn(self.turns, samples, self._first * c.frame_s, (last + 1) * c.frame_s, self.k * c.frame_s,
+                    "draft", self._voiced * c.frame_s, self._ended_stamp, self._last_stamp)
 
     def finish(self, stamp: float | None = None) -> Turn | None:
         """End a turn in progress (the listener is closing or the source ended); None if none."""

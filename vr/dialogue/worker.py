@@ -15,7 +15,8 @@ Requests and answers are plain dicts (pickled over the pipe):
   "recent": [line ids], "voice": {name, pitch, rate_wpm}}``, or ``{"kind": "screen", "request"
   (the core's screen number), "text"}`` for the meaning half of the risk screen;
 - answer: ``{"kind": "line", "request", "speaker", "line_id", "text", "band", "similarity",
-  "method", "wav", "duration_s", "envelope", "sample_rate", "engine", "latency_ms"}``, or
+  "method", "wav", "duration_s", "envelope", "sample_rate", "engine", "latency_ms", "choose_ms",
+  "synth_ms"}`` (``latency_ms`` the worker's whole time: choosing the line, then making its voice), or
   ``{"kind": "screen", "request", "risk_kind", "similarity", "safe_similarity", "exemplar",
   "segment", "model", "latency_ms"}``, or ``{"kind": "ready", ...}`` once at start, or
   ``{"kind": "error", "request", "message"}``.
@@ -114,12 +115,15 @@ def serve(conn, spec: dict) -> None:
             else:
                 choice = chooser.opener(intent=req.get("intent", "remark"), band=req["band"], role=req.get("role"),
                                         recent=recent, request=req["request"])
+            chosen = time.perf_counter()
             speech = synth.synthesize(choice.text, Voice(**req["voice"]))
             conn.send({"kind": "line", "request": req["request"], "speaker": req["speaker"], "line_id": choice.line_id,
                        "text": choice.text, "band": choice.band, "similarity": choice.similarity,
                        "method": choice.method, "wav": str(speech.path), "duration_s": speech.duration_s,
                        "envelope": speech.envelope.tolist(), "sample_rate": speech.sample_rate,
-                       "engine": speech.engine, "latency_ms": round((time.perf_counter() - started) * 1000, 2)})
+                       "engine": speech.engine, "latency_ms": round((time.perf_counter() - started) * 1000, 2),
+                       "choose_ms": round((chosen - started) * 1000, 2),
+                       "synth_ms": round((time.perf_counter() - chosen) * 1000, 2)})
         except (BrokenPipeError, ConnectionResetError):  # the app is gone
             return
         except Exception as e:  # one bad request must not take the worker down
