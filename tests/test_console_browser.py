@@ -203,3 +203,47 @@ def test_the_page_retries_panic_with_the_same_id_until_it_is_answered(browser, t
     panics = [e for e in recorded(run, "clinician_command") if e["command"] == "panic"]
     assert [(e["id"], e["applied"]) for e in panics] == [(tries[0], True)]
     assert len(recorded(run, "panic")) == 1
+
+
+def test_heard_turns_show_live_and_the_clinician_corrects_one(browser, tmp_path):
+    """With a microphone (recorded turns, on the wall clock): the page says when the patient is
+    heard and speaking, shows the heard words, and a correction reaches the session."""
+    from test_hearing_run import need_tools
+
+    from vr.dialogue.clips import make_clip_folder
+
+    need_tools()
+    clips = tmp_path / "clips"
+    make_clip_folder(clips, [("Thank you for having me, I am glad to be here.", "en-us", 160),
+                             ("I have worked in customer service for about five years.", "en-us", 165)],
+                     first_s=8.0, gap_s=6.0)
+    run = ConsoleRun(tmp_path / "rec", "--mic", str(clips), "--pace", "30", profile="job_interview")
+    try:
+        page, errors = open_console(browser, run)
+        page.click("#step-up")
+        tag = page.locator("[data-testid=listening]")
+        expect(tag).to_contain_text("listening", timeout=60_000)     # the recogniser is ready
+        expect(tag).to_contain_text("patient speaking", timeout=30_000)
+        expect(tag).to_have_class("listening speaking")
+        expect(page.locator("#transcript")).to_contain_text("Patient (heard)", timeout=30_000)
+        expect(tag).to_contain_text("1 heard", timeout=10_000)
+        page.screenshot(path=str(tmp_path / "console_listening.png"))
+        shot = os.environ.get("VR_CONSOLE_SHOT")
+        if shot:
+            page.screenshot(path=shot)
+        page.click("[data-testid=correct-1]")
+        page.fill("#words", "Thank you for having me. I am glad to be here.")
+        page.press("#words", "Enter")
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline and not [e for e in recorded(run, "patient_said") if e.get("corrects")]:
+            time.sleep(0.2)
+        assert not errors, errors
+    finally:
+        run.stop()
+    said = recorded(run, "patient_said")
+    assert said[0]["source"] == "microphone" and said[0]["said"] == 1
+    fixed = [e for e in said if e.get("corrects") == 1]
+    assert fixed and fixed[0]["text"] == "Thank you for having me. I am glad to be here."
+    assert recorded(run, "speech_heard")
+    meta = json.loads((tmp_path / "rec" / "session.json").read_text())
+    assert meta["listening"]["source"] == "file" and meta["listening"]["keep_audio"] is False
