@@ -13,7 +13,7 @@ import time
 
 import pytest
 
-from tests.conftest import ROOT
+from conftest import ROOT
 from vr.config import load_profile
 from vr.dialogue.clips import make_clip_folder, word_error_rate
 from vr.sim import Command
