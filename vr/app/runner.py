@@ -7,7 +7,9 @@ Task sorts (lower runs first; Panda3D's own event handling runs at 0 and drawing
 - ``vr-poll``    -35  the head pose and the person's own inputs (patient, mouse, keys);
 - ``vr-inputs``  -30  add commands, ratings and words queued from elsewhere (the console, a test),
                      the dialogue worker's lines and checks, and the microphone's recognised turns;
-- ``vr-step``      0  ``Session.step`` at the fixed step; the events go to the writer's queue;
+- ``vr-step``      0  ``Session.step`` at the fixed step, through the :class:`vr.app.drive.Drive` that
+                     ``vr simulate`` uses too; its events go out on one bus to the record, the
+                     console, the views, the dialogue client, the summary and the heads-up panel;
 - ``vr-apply``    10  views read the new world; camera to the head; heads-up panel; the console's state;
 - ``vr-end``    1000  frame-time telemetry, screenshots, the console's mirror picture, the end
                      of the run; a headset backend ends a frame that drew nothing.
@@ -28,6 +30,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from vr.app.drive import Drive, EventBus, RecordSink, TallySink
 from vr.app.summary import Tally
 from vr.record import SessionWriter
 from vr.sim import Command, Event, FrameInputs, PatientWords, Session, WorldState
@@ -73,6 +76,11 @@ class FrameLoop:
         self.console = console
         self.stop_requested = stop_requested
         self.hearing = hearing
+        # One bus, in this order: the record first, then whoever shows or acts on events.
+        self.bus = EventBus(RecordSink(writer), _Calls(console.on_events) if console is not None else None,
+                            _Calls(view.on_events), _Calls(dialogue.on_events) if dialogue is not None else None,
+                            TallySink(tally), _HudSink(hud) if hud is not None else None)
+        self.drive = Drive(session, writer, self.bus)
         self._mirror_camera = None
         self.external: deque[Command] = deque()
         self.external_said: deque[PatientWords] = deque()
@@ -180,7 +188,7 @@ class FrameLoop:
             said, speaking, heard, alerts = self.hearing.take(self.world.t_s)
             self.inputs = self.inputs.plus(said=said, patient_speaking=speaking)
             if heard:
-                self._record(heard, 0.0)
+                self.drive.publish(heard)
             for message in alerts:
                 self._alert(message, "listening")
         return task.cont
@@ -209,10 +217,8 @@ class FrameLoop:
         return task.cont
 
     def _advance(self, inputs: FrameInputs, step_s: float) -> None:
-        """One session step; its inputs and events both go to the record."""
-        self.world, events = self.session.step(inputs, step_s)
-        self.writer.write_inputs(inputs, step_s)
-        self._record(events, step_s)
+        """One session step; its inputs go to the record, its events to the bus."""
+        self.world = self.drive.step(inputs, step_s)
 
     def _apply(self, task):
         self._show(self._frame_dt)
@@ -232,8 +238,8 @@ class FrameLoop:
     def _alert(self, message: str, reason: str) -> None:
         """Into the record (it lands once the disk takes writes again) and onto the panel."""
         if self.world is not None:
-            self._record([Event(self.world.t_s, "alert", {"level": "warning", "reason": reason, "message": message})],
-                         0.0)
+            self.drive.publish([Event(self.world.t_s, "alert", {"level": "warning", "reason": reason,
+                                                                 "message": message})])
 
     def _end(self, task):
         self.backend.end_frame()
@@ -247,7 +253,7 @@ class FrameLoop:
             stats = {"frames": len(self._cpu_ms), "cpu_ms": self._cpu_ms, "over_budget": over,
                      "budget_ms": round(FRAME_BUDGET_MS, 2)}
             stats.update(self.backend.frame_stats())
-            self._record([Event(world.t_s, "frame_stats", stats)], 0.0)
+            self.drive.publish([Event(world.t_s, "frame_stats", stats)])
             self._cpu_ms = []
         if self.options.screenshots is not None and world is not None and world.t_s >= self._next_shot:
             path = self.options.screenshots / f"t{world.t_s:07.1f}s.png"
@@ -279,27 +285,6 @@ class FrameLoop:
         if self.hud is not None:
             self.hud.update(world, dt_s)
 
-    def _record(self, events: list[Event], dt_s: float) -> None:
-        self.writer.write(events)
-        if self.console is not None and events:
-            self.console.on_events(events)
-        if events:
-            self.view.on_events(events)
-        if self.dialogue is not None and events:
-            self.dialogue.on_events(events)
-        if self.world is not None:
-            self.tally.add(self.world, events, dt_s)
-        if self.hud is not None:
-            for e in events:
-                if e.kind == "alert":
-                    self.hud.show_alert(e.data.get("message", "alert"))
-                elif e.kind == "panic":
-                    self.hud.show_alert("PANIC: safe scene. Space resumes one step lower.")
-                elif e.kind == "rating":
-                    self.hud.show_alert(f"{e.data['scale'].upper()} {e.data['value']:.0f} recorded", 3.0)
-                elif e.kind == "utterance":
-                    self.hud.show_alert(f"{e.data['speaker']}: \"{e.data['text']}\"", 4.0)
-
     def _mirror(self):
         """The console's mirror camera, made the first time someone watches."""
         if self._mirror_camera is None:
@@ -314,10 +299,37 @@ class FrameLoop:
         if self.done:
             return
         if reason:
-            final = self.session.end(reason)
-            self.writer.write(final)
-            self.tally.finish(final)
+            self.drive.end(reason)
         self.ended_reason = self.tally.summary.ended or reason
         self.done = True
         if self.console is not None:
             self.console.finish(self.world, self.ended_reason)
+
+
+class _Calls:
+    """A sink that hands non-empty batches to ``fn(events)`` (the console, a view, the dialogue client)."""
+
+    def __init__(self, fn: Callable[[list[Event]], None]) -> None:
+        self.fn = fn
+
+    def on_events(self, events, world, dt_s: float) -> None:
+        if events:
+            self.fn(list(events))
+
+
+class _HudSink:
+    """The heads-up panel's messages: alerts, panic, ratings, what the humans say."""
+
+    def __init__(self, hud) -> None:
+        self.hud = hud
+
+    def on_events(self, events, world, dt_s: float) -> None:
+        for e in events:
+            if e.kind == "alert":
+                self.hud.show_alert(e.data.get("message", "alert"))
+            elif e.kind == "panic":
+                self.hud.show_alert("PANIC: safe scene. Space resumes one step lower.")
+            elif e.kind == "rating":
+                self.hud.show_alert(f"{e.data['scale'].upper()} {e.data['value']:.0f} recorded", 3.0)
+            elif e.kind == "utterance":
+                self.hud.show_alert(f"{e.data['speaker']}: \"{e.data['text']}\"", 4.0)

@@ -1,7 +1,8 @@
 """``vr simulate``: the session core and a synthetic patient in a plain loop, no engine, as fast as it goes.
 
-Steps 3-4 of the frame (inputs, ``Session.step``) with the synthetic patient standing in for the
-headset, and the recorder writing the same session record a real run writes.
+The frame's inputs and step stages only: the synthetic patient (or a simulated procedure)
+stands in for the headset, and the same :class:`vr.app.drive.Drive` as the frame loop's steps
+the session and sends its events to the record and the summary.
 """
 
 from __future__ import annotations
@@ -11,6 +12,8 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+from vr.app.drive import Drive, EventBus, RecordSink, TallySink, run_steps
+from vr.app.inputs import PatientSource
 from vr.app.summary import RunSummary, Tally, record_files, record_meta
 from vr.config import LoadedProfile
 from vr.record import SessionWriter
@@ -42,26 +45,17 @@ def run_simulation(loaded: LoadedProfile, *, seconds: float, seed: int, out: Pat
                                             rate_hz=rate_hz, **about),
                            on_error=lambda message: print(f"warning: {message}", file=sys.stderr),
                            attachments=record_files(loaded))
+    drive = Drive(session, writer, EventBus(RecordSink(writer), TallySink(tally)))
+    source = player if isinstance(player, SimulatedProcedure) else PatientSource(player)
+
+    def inject(k: int, inputs):
+        return inputs.plus(commands=tuple(commands_at[k])) if commands_at and k in commands_at else inputs
+
     started = time.perf_counter()
-    world = None
-    ended = "run_finished"
     try:
-        for k in range(int(round(seconds * rate_hz))):
-            if stop_requested is not None and stop_requested():
-                ended = stop_requested()
-                break
-            inputs = player.act(world, dt)
-            if commands_at and k in commands_at:
-                inputs = inputs.plus(commands=tuple(commands_at[k]))
-            world, events = session.step(inputs, dt)
-            writer.write_inputs(inputs, dt)
-            writer.write(events)
-            tally.add(world, events, dt)
-            if world.mode == "ended":
-                break
-        final = session.end(ended)
-        writer.write(final)
-        tally.finish(final)
+        ended = run_steps(drive, source, dt, int(round(seconds * rate_hz)), inject=inject,
+                          stop_requested=stop_requested)
+        drive.end(ended or "run_finished")
     finally:
         tally.summary.wall_s = time.perf_counter() - started
         writer.close(events=tally.summary.events, ended=tally.summary.ended or "interrupted",

@@ -25,8 +25,15 @@ from vr.record.reader import RecordError, read_record
 from vr.sim import Command, Event, FrameInputs, HeadPose, PatientWords, Rating, SpokenLine, WorldState
 from vr.sim.risk import ScreenScore
 
-NOT_FROM_SESSION = {"frame_stats", "speech_heard"}  # the app's own events (telemetry, the recogniser's figures)
-APP_ALERTS = {"record_storage", "headset", "dialogue", "console", "listening"}  # alerts the app adds beside the session's own events
+# The app's own events carry ``app: true`` (telemetry, the recogniser's figures, its alerts); records
+# written before that tag existed are told apart by these kinds and alert reasons.
+NOT_FROM_SESSION = {"frame_stats", "speech_heard"}
+APP_ALERTS = {"record_storage", "headset", "dialogue", "console", "listening"}
+
+
+def from_the_app(e: dict) -> bool:
+    """Whether a recorded event is the app's own rather than the session core's."""
+    return bool(e.get("app")) or e["kind"] in NOT_FROM_SESSION or (e["kind"] == "alert" and e.get("reason") in APP_ALERTS)
 
 
 def load_inputs(directory: Path) -> list[tuple[FrameInputs, float]]:
@@ -121,8 +128,7 @@ def verify_replay(directory: str | Path) -> ReplayVerdict:
     """Re-run the session and compare each session event with the record, in order."""
     directory = Path(directory)
     record = read_record(directory)
-    recorded = [e for e in record.events if e["kind"] not in NOT_FROM_SESSION
-                and not (e["kind"] == "alert" and e.get("reason") in APP_ALERTS)]
+    recorded = [e for e in record.events if not from_the_app(e)]
     ended = record.of_kind("session_ended")
     total = hashlib.sha256()
     k = 0
