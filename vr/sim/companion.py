@@ -2,9 +2,10 @@
 
 Offers ``companion_turns`` (one step of it: the patient's words screened for risk, with or
 without a companion to answer; the worker's lines accepted; unprompted remarks, and a cheer
-after every third hit) and ``Speaker`` (what ``vr.sim.talk.Talk`` needs of a speaker model, for
-the one companion). Both read and update a ``vr.sim.distraction.DistractionSession``, which owns
-the state; ``vr.sim.distraction_world`` draws the companion into the world state.
+after every third hit) and ``CompanionVoice`` (the companion's speaking state, what
+``vr.sim.talk.Talk`` needs of a speaker model). A ``vr.sim.distraction.DistractionSession`` owns
+one ``CompanionVoice`` as it owns its other parts; ``vr.sim.distraction_world`` draws the
+companion into the world state.
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ def companion_turns(session: DistractionSession, dt_s: float, events: list[Event
     out: list[Event] = []
     present = np.array([running or session.mode == "paused"] * session.n, dtype=bool)
     distance = np.full(session.n, 1.6)
-    speaking = Speaker(session)
+    speaking = session.voice
     if inputs.said:  # screened for risk with or without a companion to answer
         out += session.talk.heard(inputs.said, session.t_s, session.ids, present, distance, 0.0, running, speaking)
     if inputs.screens or session.talk.pending:
@@ -34,43 +35,42 @@ def companion_turns(session: DistractionSession, dt_s: float, events: list[Event
         return out
     if inputs.lines:
         out += session.talk.lines(inputs.lines, session.t_s, session.ids, present, running, speaking)
-    session.speaker_left = max(0.0, session.speaker_left - dt_s)
-    if not running or session.talk.quiet or session.speaker_left > 0:
+    speaking.speak_left = max(0.0, speaking.speak_left - dt_s)
+    if not running or session.talk.quiet or speaking.speak_left > 0:
         return out
     hits = session.targets.hits
     cheer = hits > session.last_hits and hits % 3 == 0
     session.last_hits = hits
     rate = session.profile.companion.lines_per_min / 60.0
     if cheer or session.rng.random() < -np.expm1(-rate * dt_s):
-        session.speaker_left = 3.0
+        speaking.speak_left = 3.0
         out.append(Event(session.t_s, "speech_turn", {"human": session.ids[0], "dialogue_intensity": 0.0,
                                                       "intent": "encouragement" if cheer else "remark",
                                                       "mood": "friendly", "duration_s": 3.0}))
     return session.talk.number_turns(out)
 
 
-class Speaker:
-    """What ``Talk`` needs of a speaker model, for the one companion."""
+class CompanionVoice:
+    """The one companion's speaking state: seconds of its line left (0: silent).
 
-    def __init__(self, session: DistractionSession) -> None:
-        self.session = session
+    ``speaker`` is 0 (the companion) while it speaks, else -1, as ``vr.sim.social.Social``'s is
+    for a crowd; ``Talk`` stops a line by setting it to -1."""
+
+    def __init__(self) -> None:
+        self.speak_left = 0.0
+
+    @property
+    def speaking(self) -> bool:
+        return self.speak_left > 0
 
     @property
     def speaker(self) -> int:
-        return 0 if self.session.speaker_left > 0 else -1
+        return 0 if self.speak_left > 0 else -1
 
     @speaker.setter
     def speaker(self, value: int) -> None:
         if value < 0:
-            self.session.speaker_left = 0.0
-
-    @property
-    def speak_left(self) -> float:
-        return self.session.speaker_left
-
-    @speak_left.setter
-    def speak_left(self, value: float) -> None:
-        self.session.speaker_left = float(value)
+            self.speak_left = 0.0
 
     def silence(self, present: np.ndarray, neutral_mood: int) -> None:
-        self.session.speaker_left = 0.0
+        self.speak_left = 0.0

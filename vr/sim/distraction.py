@@ -24,7 +24,7 @@ import numpy as np
 
 from vr.config import SceneConfig
 from vr.config.distraction import DistractionProfileConfig
-from vr.sim.companion import companion_turns
+from vr.sim.companion import CompanionVoice, companion_turns
 from vr.sim.distraction_world import COMPANION_OFFSET_M, GameState, build_world, sample_event
 from vr.sim.game import Targets
 from vr.sim.glide import Glide
@@ -70,7 +70,7 @@ class DistractionSession:
         self.ids = tuple(f"h{i:03d}" for i in range(self.n))
         self.height_m = np.full(self.n, 1.68)
         self.human_seed = self.rng.integers(0, 2**31 - 1, self.n)
-        self.speaker_left = 0.0
+        self.voice = CompanionVoice()   # the companion's line, if it speaks
         self._started = False
         self._next_sample = 0.0
         self._next_pain = profile.pain.every_s or None

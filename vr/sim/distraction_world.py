@@ -73,7 +73,7 @@ def companion_state(session: DistractionSession) -> HumansState:
     head = session.world_head
     target = np.tile(np.asarray(head.position_m, float), (n, 1))
     present = np.full(n, session.mode in ("running", "paused"))
-    speaking = np.full(n, session.speaker_left > 0 and present.any())
+    speaking = np.full(n, session.voice.speaking and present.any())
     return HumansState(
         ids=session.ids, present=_ro(present), position_m=_ro(pos), height_m=_ro(session.height_m),
         body_yaw_deg=_ro(body_yaw), head_yaw_deg=_ro(np.zeros(n)), head_pitch_deg=_ro(np.zeros(n)),

@@ -3,19 +3,49 @@
 Scalar state only (one session, one patient). It applies clinician commands, ratings and the
 profile's rules, and reports every change as an event. Holds are timed on the *running* clock,
 which stops while the session is paused, so a long pause never triggers a rule by itself.
+
+What it cannot decide itself it returns as typed effects, in order among its events, for the
+session to carry out: :class:`TalkAsked` (a command for the humans' talk: a chosen line, a
+line of their own, a withheld reply; the talk decides and the command's event is written then)
+and :class:`Restage` (the step, the override or the mode changed: the humans follow).
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from vr.config import ProfileConfig, StepConfig
 from vr.sim.types import COMMANDS, RATING_SCALES, Command, Event, Mode, Rating
+
+TALK_COMMANDS = ("say_line", "speak", "withhold_reply")
+
+
+@dataclass(frozen=True)
+class TalkAsked:
+    """A clinician's command for the session's talk. ``record``: its ``clinician_command``
+    event's fields so far; the session adds ``applied`` (and ``reason``) from the talk's answer."""
+
+    command: Command
+    record: dict
+    t_s: float
+
+
+@dataclass(frozen=True)
+class Restage:
+    """The step, the clinician's override or the mode changed this update: the humans follow."""
+
+
+Output = list  # of Event, TalkAsked and Restage, in order
 
 
 class ExposureEngine:
     """Mode (running / paused / safe / ended), step index, clinician override and rating rules."""
 
-    def __init__(self, profile: ProfileConfig) -> None:
+    def __init__(self, profile: ProfileConfig, talk: bool = True) -> None:
+        """``talk``: the session has talk to hand the humans' commands to (say_line, speak,
+        withhold_reply); without it they are refused."""
         self.profile = profile
+        self.talk = talk
         self.safety = profile.safety
         self.mode: Mode = "running"
         self.step_index = 0
@@ -31,10 +61,7 @@ class ExposureEngine:
         self._seen_ids: set[str] = set()
         every = profile.ratings
         self._next_prompt = {"suds": every.suds_every_s or None, "pain": every.pain_every_s or None}
-        self.changed = True  # the step or override changed since the session last looked
-        # say_line and speak: the session's talk decides (vetted, within the cap, someone there to
-        # say it); returns the events and a refusal. None: the session has no dialogue.
-        self.on_talk = None
+        self._restage = True  # the step, override or mode changed since the last update's Restage
 
     @property
     def step(self) -> StepConfig:
@@ -59,7 +86,7 @@ class ExposureEngine:
         self.step_index, self.step_t_s = index, 0.0
         self.intensity_override = None
         self._advance_since = self._retreat_since = None
-        self.changed = True
+        self._restage = True
         events.append(Event(t_s, "step_started", {"index": index, "name": self.step.name, "reason": reason,
                                                   "from": previous}))
         return events
@@ -67,7 +94,7 @@ class ExposureEngine:
     def _to_safe(self, t_s: float, why: str, source: str) -> list[Event]:
         self.mode = "safe"
         self.prompt = None
-        self.changed = True
+        self._restage = True
         return [Event(t_s, "panic", {"source": source, "reason": why}),
                 Event(t_s, "safe_scene", {"scene": self.safety.safe_scene, "reason": why})]
 
@@ -80,7 +107,7 @@ class ExposureEngine:
             events.append(Event(t_s, "safe_scene", {"scene": self.safety.safe_scene, "reason": reason}))
         self.mode = "ended"
         self.prompt = None
-        self.changed = True
+        self._restage = True
         events.append(Event(t_s, "session_ended", {"reason": reason, "step_index": self.step_index}))
         return events
 
@@ -95,12 +122,20 @@ class ExposureEngine:
             return [Event(t_s, "clinician_command", {**record, "applied": False, "reason": "duplicate id"})]
         if cmd.id:
             self._seen_ids.add(cmd.id)
+        if self._for_talk(cmd):
+            return [TalkAsked(cmd, record, t_s)]
         effects, refusal, extra = self._apply(cmd, t_s)
         record["applied"] = refusal is None
         if refusal is not None:
             record["reason"] = refusal
         record.update(extra)
         return [Event(t_s, "clinician_command", record), *effects]
+
+    def _for_talk(self, cmd: Command) -> bool:
+        """Whether the session's talk decides ``cmd``: a talk command the engine lets through."""
+        if not self.talk or cmd.name not in TALK_COMMANDS:
+            return False
+        return cmd.name == "withhold_reply" or self.mode == "running"
 
     def _apply(self, cmd: Command, t_s: float) -> tuple[list[Event], str | None, dict]:
         name, mode = cmd.name, self.mode
@@ -114,11 +149,8 @@ class ExposureEngine:
             return self.end(t_s, "stopped"), None, {}
         if name in ("note", "resume_dialogue"):  # resume_dialogue takes effect in the session's talk
             return [], None, {}
-        if name == "withhold_reply":  # in any mode: a misheard turn is never answered
-            if self.on_talk is None:
-                return [], "this session has no dialogue", {}
-            effects, refusal = self.on_talk(cmd, t_s)
-            return effects, refusal, {}
+        if name == "withhold_reply":  # in any mode (see _for_talk): a misheard turn is never answered
+            return [], "this session has no dialogue", {}
         if mode == "ended":
             return [], "session has ended", {}
         if name == "pause":
@@ -147,10 +179,7 @@ class ExposureEngine:
         if name in ("say_line", "speak"):
             if mode != "running":
                 return [], f"cannot have a human speak while {mode}", {}
-            if self.on_talk is None:
-                return [], "this session has no dialogue", {}
-            effects, refusal = self.on_talk(cmd, t_s)
-            return effects, refusal, {}
+            return [], "this session has no dialogue", {}   # (with talk, _for_talk hands it over)
         if name in ("step_up", "step_down", "goto_step"):
             if name == "goto_step":
                 if cmd.value is None or cmd.value != int(cmd.value) or not 0 <= cmd.value < len(self.profile.steps):
@@ -168,11 +197,11 @@ class ExposureEngine:
                 return [], "set_intensity needs a value from 0 to 1", {}
             level = min(max(float(cmd.value), 0.0), self.safety.max_intensity)
             self.intensity_override = level
-            self.changed = True
+            self._restage = True
             return [], None, {"clamped_to": level} if level != cmd.value else {}
         # clear_intensity
         self.intensity_override = None
-        self.changed = True
+        self._restage = True
         return [], None, {}
 
     # -- ratings and rules ------------------------------------------------------------------------
@@ -225,9 +254,18 @@ class ExposureEngine:
         return []
 
     def update(self, t_s: float, dt_s: float, commands: tuple[Command, ...],
-               ratings: tuple[Rating, ...]) -> list[Event]:
-        """Advance by ``dt_s`` at session time ``t_s``; returns the events, in order."""
-        events: list[Event] = []
+               ratings: tuple[Rating, ...]) -> Output:
+        """Advance by ``dt_s`` at session time ``t_s``; returns the events and effects, in order
+        (a :class:`Restage` last, when the humans must follow a change)."""
+        events = self._update(t_s, dt_s, commands, ratings)
+        if self._restage:
+            self._restage = False
+            events.append(Restage())
+        return events
+
+    def _update(self, t_s: float, dt_s: float, commands: tuple[Command, ...],
+                ratings: tuple[Rating, ...]) -> Output:
+        events: Output = []
         for cmd in commands:
             events.extend(self._command(cmd, t_s))
         for rating in ratings:

@@ -15,7 +15,7 @@ import numpy as np
 from vr.config import ProfileConfig, SceneConfig
 from vr.config.lines import band_for
 from vr.sim.crowd import POSTURE_SEATED, Crowd, Places
-from vr.sim.exposure import ExposureEngine
+from vr.sim.exposure import ExposureEngine, TalkAsked
 from vr.sim.gaze import Gaze
 from vr.sim.params import StepParams, resolve
 from vr.sim.social import Social
@@ -76,7 +76,6 @@ class Session:
         self.social = Social(self.n, self.rng)
         self.engine = ExposureEngine(profile)
         self.talk = Talk(lines, line_bands)
-        self.engine.on_talk = self._talk_command
         self._distance = np.full(self.n, np.inf)
         self.params: StepParams = resolve(profile.steps[0], profile.safety)
         self.t_s = 0.0
@@ -93,7 +92,6 @@ class Session:
     def _apply_changes(self, events: list[Event]) -> None:
         """Bring the humans in line with the engine's step, override and mode (same step as the change)."""
         engine = self.engine
-        engine.changed = False
         exposing = engine.mode in ("running", "paused")
         self.params = resolve(engine.step, self.profile.safety, engine.intensity_override)
         count = self.params.humans if exposing else 0
@@ -130,10 +128,17 @@ class Session:
             events.extend(self.engine.start(0.0))
         self.t_s += dt_s
         self.head = inputs.head
-        events.extend(self.engine.update(self.t_s, dt_s, inputs.commands, inputs.ratings))
+        restage = False
+        for item in self.engine.update(self.t_s, dt_s, inputs.commands, inputs.ratings):
+            if isinstance(item, Event):
+                events.append(item)
+            elif isinstance(item, TalkAsked):   # the humans' talk decides, in the command's place
+                events.extend(self._talk_asked(item))
+            else:                               # Restage: the humans follow the change, this step
+                restage = True
         if any(c.name == "resume_dialogue" for c in inputs.commands):
             events.extend(self.talk.resume(self.t_s))
-        if self.engine.changed:
+        if restage:
             self._apply_changes(events)
         active = self.engine.mode == "running"
         head_xy = np.asarray(self.head.position_m[:2], dtype=np.float64)
@@ -164,6 +169,14 @@ class Session:
             self._next_sample_s += SAMPLE_EVERY_S
             events.append(self._sample(world))
         return world, events
+
+    def _talk_asked(self, asked: TalkAsked) -> list[Event]:
+        """A clinician's talk command, decided by the talk: its ``clinician_command`` event, then its effects."""
+        effects, refusal = self._talk_command(asked.command, asked.t_s)
+        record = {**asked.record, "applied": refusal is None}
+        if refusal is not None:
+            record["reason"] = refusal
+        return [Event(asked.t_s, "clinician_command", record), *effects]
 
     def _talk_command(self, cmd, t_s: float) -> tuple[list[Event], str | None]:
         """``say_line`` (a chosen vetted line), ``speak`` (a line of the human's own, at the step's band) or
