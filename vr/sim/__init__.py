@@ -12,8 +12,8 @@ from vr.sim.params import StepParams, resolve
 from vr.sim.patient import PatientParams, SyntheticPatient
 from vr.sim.session import Session
 from vr.sim.types import (
-    Command, Event, FrameInputs, HeadPose, HumansState, PatientWords, Rating, SpokenLine, WorldState,
+    Command, Event, FrameInputs, GameState, HeadPose, HumansState, PatientWords, Rating, SpokenLine, WorldState,
 )
 
-__all__ = ["Command", "Event", "FrameInputs", "HeadPose", "HumansState", "PatientParams", "PatientWords", "Rating",
+__all__ = ["Command", "Event", "FrameInputs", "GameState", "HeadPose", "HumansState", "PatientParams", "PatientWords", "Rating",
            "Session", "SpokenLine", "StepParams", "SyntheticPatient", "WorldState", "resolve"]

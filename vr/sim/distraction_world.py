@@ -1,6 +1,6 @@
 """The distraction session's snapshots: the game, the companion and the world state, and its samples.
 
-Offers ``GameState`` (the game as the view draws it), ``build_world`` (the ``WorldState`` of a
+Offers ``build_world`` (the ``WorldState`` of a
 ``vr.sim.distraction.DistractionSession`` now: its ``game``, the procedure phase as its step, the
 companion as its one human), ``companion_state`` (that human, seated ahead-left of the patient on
 the glide, facing them) and ``sample_event`` (the record's 10 Hz ``sample`` of a world). They
@@ -11,44 +11,16 @@ degrees, 0 facing +Y.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import numpy as np
 
-from vr.sim.types import Event, HumansState, WorldState
+from vr.sim.types import Event, GameState, HumansState, WorldState
 
 if TYPE_CHECKING:
     from vr.sim.distraction import DistractionSession
 
 COMPANION_OFFSET_M = (-1.0, 1.3)   # seated ahead-left of the patient on the glide, facing them
-
-
-@dataclass(frozen=True)
-class GameState:
-    """The game as the view draws it (read-only arrays; positions in the scene's frame)."""
-
-    rig_position_m: tuple[float, float, float]
-    rig_yaw_deg: float
-    rig_s_m: float             # distance travelled along the path
-    speed_mps: float
-    target_ids: tuple[str, ...]
-    alive: np.ndarray
-    position_m: np.ndarray
-    radius_m: np.ndarray
-    kind: np.ndarray
-    dwell: np.ndarray          # 0..1 of the dwell needed, per target
-    hit_age_s: np.ndarray      # seconds since hit (for the burst), inf if not hit
-    score: int
-    hits: int
-    misses: int
-    hit_rate: float | None
-    difficulty: float
-    breathing_on: bool
-    breath: float              # 0 (empty) .. 1 (full): the pacer's size now
-    engaged: bool
-    phase: int                 # the current or last phase; -1 before the first
-    in_phase: bool
 
 
 def _ro(a: np.ndarray) -> np.ndarray:

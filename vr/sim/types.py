@@ -161,6 +161,33 @@ class HumansState:
 
 
 @dataclass(frozen=True)
+class GameState:
+    """The game as the view draws it (read-only arrays; positions in the scene's frame)."""
+
+    rig_position_m: tuple[float, float, float]
+    rig_yaw_deg: float
+    rig_s_m: float             # distance travelled along the path
+    speed_mps: float
+    target_ids: tuple[str, ...]
+    alive: np.ndarray
+    position_m: np.ndarray
+    radius_m: np.ndarray
+    kind: np.ndarray
+    dwell: np.ndarray          # 0..1 of the dwell needed, per target
+    hit_age_s: np.ndarray      # seconds since hit (for the burst), inf if not hit
+    score: int
+    hits: int
+    misses: int
+    hit_rate: float | None
+    difficulty: float
+    breathing_on: bool
+    breath: float              # 0 (empty) .. 1 (full): the pacer's size now
+    engaged: bool
+    phase: int                 # the current or last phase; -1 before the first
+    in_phase: bool
+
+
+@dataclass(frozen=True)
 class WorldState:
     """A snapshot after one step; views and the recorder read it, nothing writes it."""
 
@@ -177,4 +204,4 @@ class WorldState:
     last_suds: float | None
     last_pain: float | None
     rating_prompt: str | None
-    game: Any = None        # a distraction session's GameState (vr.sim.distraction); None in exposure
+    game: GameState | None = None   # a distraction session's game; None in exposure
