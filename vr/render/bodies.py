@@ -18,7 +18,7 @@ joint: the mouth opens with the ``jawOpen`` unit.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -172,6 +172,7 @@ class BodyView:
         self._controls: dict[str, NodePath] = {}
         self._turns: dict[str, tuple[float, float, float]] = {}
         self._face = np.zeros(len(asset.face_units), np.float32)
+        self._listeners: list[Callable[[np.ndarray, np.ndarray], None]] = []
         geom_np = self.root.find("**/+GeomNode")
         self._geom = geom_np.node().modifyGeom(0)
         self.shape = shape_for_seed(seed) if shape is None and seed is not None else dict(shape or {})
@@ -193,10 +194,41 @@ class BodyView:
         vertices = self._rest + np.tensordot(self._face, self.asset.face_deltas, axes=1)
         data = self._vertex_array()
         data["v"] = vertices
-        data["n"] = vertex_normals(vertices, self.asset.faces)
+        normals = vertex_normals(vertices, self.asset.faces)
+        data["n"] = normals
         if colors:
             rgb = np.round(self._palette[self.asset.regions] * 255).astype(np.uint8)
             data["c"] = np.concatenate([rgb, np.full((len(rgb), 1), 255, np.uint8)], axis=1)
+        self._last = (vertices, normals)
+        for listener in self._listeners:
+            listener(vertices, normals)
+
+    def add_vertex_listener(self, listener: Callable[[np.ndarray, np.ndarray], None]) -> None:
+        """Call ``listener(vertices, normals)`` (the shaped, face-posed rest mesh, (V, 3) each, the
+        body root's frame) now and after every re-shape or face change: layers such as clothes follow it."""
+        self._listeners.append(listener)
+        listener(*self._last)
+
+    @property
+    def geom_path(self) -> NodePath:
+        """The body's GeomNode (under the Character, so geometry added beside it is skinned with it)."""
+        return self.root.find("**/+GeomNode")
+
+    @property
+    def palette(self) -> np.ndarray:
+        """The seeded (4, 3) sRGB colours of skin, sclera, iris and pupil."""
+        return self._palette
+
+    def set_visible_faces(self, keep: np.ndarray) -> None:
+        """Draw only the body triangles where ``keep`` (F,) is true (e.g. skin under clothes hidden)."""
+        from panda3d.core import Geom, GeomTriangles
+
+        faces = np.ascontiguousarray(self.asset.faces[np.asarray(keep, bool)].astype(np.uint32))
+        prim = GeomTriangles(Geom.UH_static)
+        prim.setIndexType(Geom.NT_uint32)
+        prim.modifyVertices().setNumRows(faces.size)
+        np.frombuffer(memoryview(prim.modifyVertices()).cast("B"), np.uint32)[:] = faces.reshape(-1)
+        self._geom.setPrimitive(0, prim)
 
     def set_shape(self, shape: Mapping[str, float]) -> None:
         """Re-shape the body (coefficients in [-1, 1] by ``SHAPE_AXES``); joint turns keep their pivots."""
