@@ -211,3 +211,22 @@ def test_the_new_eyes_have_iris_pupil_and_sclera_and_a_blink_still_covers_them(b
     remove(body)
     assert near(closed, (0.94, 0.93, 0.91), 25).sum() < 0.1 * sclera
     assert (closed.sum(axis=2) < 30).sum() < 0.1 * pupil
+
+
+def test_the_baked_pieces_are_what_the_bake_script_makes_and_a_missing_file_says_so(tmp_path):
+    import importlib.util
+
+    from vr.render.bodies import ASSETS_DIR
+
+    script = ASSETS_DIR.parents[1] / "scripts" / "bake_garments.py"
+    spec = importlib.util.spec_from_file_location("bake_garments", script)
+    bake = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(bake)
+    asset = B.load_body("male")
+    fresh = bake.bake(asset)
+    with np.load(ASSETS_DIR / "garments_male.npz", allow_pickle=False) as stored:
+        assert sorted(stored.files) == sorted(fresh)
+        for key in fresh:
+            assert np.array_equal(stored[key], fresh[key]), key
+    with pytest.raises(FileNotFoundError, match="bake_garments.py"):
+        G.Wardrobe(asset, assets_dir=tmp_path)
