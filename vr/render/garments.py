@@ -99,12 +99,12 @@ def piece_specs(look: Look, asset: BodyAsset) -> list[tuple[str, str, str, tuple
     out: list[tuple[str, str, tuple]] = [("shoes", "shoes", ())]
     skirt = look.bottom == "skirt"
     if not skirt:
-        out.append(("bottom", "trousers", (round(z_waist + 0.02, 4), 0.006)))
+        out.append(("bottom", "trousers", (round(z_waist + 0.02, 4), 0.008)))
     tucked = look.top in ("shirt", "blouse") and not skirt
     drop = {"shirt": 0.03, "blouse": 0.05, "tshirt": 0.02, "jumper": 0.01, "dress": 0.04}[look.top]
     jumper = look.top == "jumper"
     bottom = z_waist - (0.05 if look.top == "dress" or skirt else 0.04 if tucked else 0.06 if jumper else 0.05)
-    out.append(("top", "top", (look.top, look.sleeve, round(bottom, 4), 0.009 if jumper else 0.004, drop)))
+    out.append(("top", "top", (look.top, look.sleeve, round(bottom, 4), 0.011 if jumper else 0.004, drop)))
     if skirt:
         hem = knee - (0.08 if look.top == "dress" else 0.02)
         out.append(("bottom", "skirt", (round(z_waist + 0.03, 4), round(hem, 4), 0.03)))
