@@ -289,10 +289,10 @@ class Fitter:
             back = self.head_c + np.array([0.0, 0.0, 0.02])
             back[1] = v[(self.w["head"] > 0.9) & (np.abs(v[:, 0]) < 0.01), 1].max() - 0.005
             t = np.linspace(0, 1, 9)
-            spine = back + np.stack([0 * t, 0.035 * np.sin(t * np.pi / 2) + 0.01, -0.17 * t ** 1.3], 1)
-            radius = 0.016 * (1.15 - 0.75 * t) * np.where(t < 0.1, 0.7, 1.0)
+            spine = back + np.stack([0 * t, 0.05 * np.sin(t * np.pi / 2) + 0.012, -0.17 * t ** 1.3], 1)
+            radius = 0.021 * (1.15 - 0.75 * t) * np.where(t < 0.1, 0.7, 1.0)
             a = np.radians(np.arange(0, 360, 45))
-            ring = np.stack([np.cos(a), 0.6 * np.sin(a), 0 * a], 1)
+            ring = np.stack([np.cos(a), 0.85 * np.sin(a), 0 * a], 1)
             pts = (spine[:, None] + radius[:, None, None] * ring[None]).reshape(-1, 3)
             pts = np.concatenate([pts, spine[-1:] + [0, 0, -0.01]])
             c, k = len(a), len(t)
