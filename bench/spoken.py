@@ -38,19 +38,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from listen import pct, summary as stats  # noqa: E402  (bench/ is the script's folder)
+
 GAP_S = 7.0   # after each turn: the reply (about 1.5 s away) and its line (2-4 s) end before the next
-
-
-def pct(values: list[float], q: float) -> float | None:
-    if not values:
-        return None
-    ordered = sorted(values)
-    return round(ordered[min(len(ordered) - 1, int(q * len(ordered)))], 1)
-
-
-def stats(values: list[float]) -> dict:
-    return {"p50": pct(values, 0.5), "p95": pct(values, 0.95), "max": round(max(values), 1) if values else None,
-            "n": len(values)}
 
 
 def clip_folder(folder: Path, turns: int):

@@ -39,6 +39,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from vr.render.bodies import ASSETS_DIR, BODY_NAMES, BodyAsset, load_body, vertex_normals  # noqa: E402
 from vr.render.garments import HAIR_STYLES, Layer, Look, piece_specs  # noqa: E402
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from bake_humans import write_npz  # noqa: E402  (fixed dates and order: identical bytes run to run)
+
 
 DRAPE = 40   # smoothing passes for tops and trousers
 K = 4   # body vertices a layer vertex may follow (blended), see vr.render.garments.Layer
@@ -413,18 +416,6 @@ def bake(asset: BodyAsset) -> dict[str, np.ndarray]:
             arrays[f"{i}.covers"] = (np.zeros(0) if layer.covers is None else layer.covers).astype(np.int32)
     arrays["keys"] = np.array(keys)
     return arrays
-
-
-def write_npz(path: Path, arrays: dict[str, np.ndarray]) -> None:
-    """An .npz with fixed zip dates and order (identical bytes run to run)."""
-    with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=9) as zf:
-        for key in sorted(arrays):
-            buf = io.BytesIO()
-            np.lib.format.write_array(buf, np.asarray(arrays[key]), allow_pickle=False)
-            info = zipfile.ZipInfo(f"{key}.npy", date_time=(1980, 1, 1, 0, 0, 0))
-            info.compress_type = zipfile.ZIP_DEFLATED
-            info.external_attr = 0o644 << 16
-            zf.writestr(info, buf.getvalue(), compresslevel=9)
 
 
 def main() -> None:

@@ -9,6 +9,7 @@ import sys
 
 import numpy as np
 import pytest
+from conftest import offscreen_or_skip
 
 from vr.render import bodies as B
 
@@ -19,10 +20,7 @@ SIZE = (240, 480)
 def base():
     from vr.backends.panda import start_showbase
 
-    try:
-        b = start_showbase("offscreen", SIZE, "tests")
-    except RuntimeError as e:
-        pytest.skip(f"no offscreen OpenGL here: {e}")
+    b = offscreen_or_skip(lambda: start_showbase("offscreen", SIZE, "tests"))
     yield b
     b.destroy()
 

@@ -10,7 +10,7 @@ from dataclasses import replace
 import numpy as np
 import pytest
 
-from conftest import ROOT
+from conftest import ROOT, offscreen_or_skip
 from vr.config import load_profile
 from vr.sim import HeadPose
 from vr.sim.distraction import DistractionSession
@@ -26,10 +26,7 @@ PROFILES = {"canyon": "burn_dressing_snow.yaml", "reef": "needle_reef.yaml"}
 def backend():
     from vr.backends.screen import ScreenBackend
 
-    try:
-        b = ScreenBackend("offscreen", SIZE, "tests")
-    except RuntimeError as e:
-        pytest.skip(f"no offscreen OpenGL here: {e}")
+    b = offscreen_or_skip(lambda: ScreenBackend("offscreen", SIZE, "tests"))
     yield b
     b.close()
 

@@ -11,6 +11,7 @@ import time
 
 import numpy as np
 import pytest
+from conftest import offscreen_or_skip
 
 from vr.render import bodies as B
 from vr.render import garments as G
@@ -23,10 +24,7 @@ RED, BLUE, GREEN, YELLOW = (0.85, 0.10, 0.10), (0.10, 0.15, 0.85), (0.10, 0.75, 
 def base():
     from vr.backends.panda import start_showbase
 
-    try:
-        b = start_showbase("offscreen", SIZE, "tests")
-    except RuntimeError as e:
-        pytest.skip(f"no offscreen OpenGL here: {e}")
+    b = offscreen_or_skip(lambda: start_showbase("offscreen", SIZE, "tests"))
     yield b
     b.destroy()
 

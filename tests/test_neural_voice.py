@@ -15,6 +15,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from test_tts import f0_hz  # the same pitch estimate the espeak-ng tests use
 
 from vr.dialogue import neural_voice, tts
 from vr.dialogue.bank import DIALOGUE_DIR, load_bank
@@ -56,22 +57,6 @@ def synth(tmp_path, speaker) -> Synthesizer:
     made = Synthesizer(tmp_path / "speech", engine="neural")
     made._neural = speaker  # one loaded model for the module
     return made
-
-
-def f0_hz(x: np.ndarray, rate_hz: int) -> float:
-    """The median voice pitch over voiced 40 ms frames, by autocorrelation (60-400 Hz)."""
-    n = int(0.04 * rate_hz)
-    found = []
-    for i in range(0, len(x) - n, n):
-        s = x[i:i + n] - x[i:i + n].mean()
-        if np.sqrt(np.mean(s * s)) < 0.05:
-            continue
-        ac = np.correlate(s, s, "full")[n - 1:]
-        lo, hi = rate_hz // 400, rate_hz // 60
-        k = lo + int(np.argmax(ac[lo:hi]))
-        if ac[k] > 0.3 * ac[0]:
-            found.append(rate_hz / k)
-    return float(np.median(found))
 
 
 def voiced_share(x: np.ndarray, rate_hz: int) -> float:

@@ -8,7 +8,7 @@ import math
 import numpy as np
 import pytest
 
-from conftest import ROOT, make_profile
+from conftest import ROOT, make_profile, offscreen_or_skip
 from vr.config import load_scene
 from vr.sim import Command, FrameInputs, HeadPose, Session
 
@@ -20,10 +20,7 @@ SIZE = (480, 320)
 def base():
     from vr.backends.panda import start_showbase
 
-    try:
-        b = start_showbase("offscreen", SIZE, "tests")
-    except RuntimeError as e:
-        pytest.skip(f"no offscreen OpenGL here: {e}")
+    b = offscreen_or_skip(lambda: start_showbase("offscreen", SIZE, "tests"))
     b.camLens.setFov(90)
     b.camLens.setNearFar(0.05, 200)
     yield b

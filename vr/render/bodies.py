@@ -293,32 +293,39 @@ class BodyView:
                 "shape": dict(self.shape), "height_m": round(self.height_m, 3), "seed": self.seed}
 
 
-def render_pictures(out_dir: Path, body: str = "female", seed: int = 1, size: tuple[int, int] = (800, 450)) -> list[Path]:
-    """docs/images/body_front.png (the face from 0.8 m) and body_3m.png (the whole body from 3 m),
-    both from a 3/4 view at a standing patient's eye height (1.6 m), lit by the toolkit's shader."""
-    import math
-
+def picture_studio(size: tuple[int, int], title: str, far_m: float):
+    """An offscreen ShowBase for the documentation's pictures: a dark backdrop, an ambient, a key
+    and a fill light, and the toolkit's shader."""
     from panda3d.core import AmbientLight, DirectionalLight
 
     from vr.backends.panda import start_showbase
     from vr.render.shading import apply_shading
 
-    base = start_showbase("offscreen", size, "bodies")
+    base = start_showbase("offscreen", size, title)
     base.setBackgroundColor(0.16, 0.18, 0.21, 1)
-    base.camLens.setNearFar(0.05, 50)
-    asset = load_body(body)
-    view = BodyView(asset, load_template(asset), base.render, seed=seed)
-    view.set_face({"mouthSmileLeft": 0.35, "mouthSmileRight": 0.35})
-    view.turn_joint("head", (12, 0, 0))
-    lights = [("ambient", AmbientLight, (0.45, 0.45, 0.48), None), ("key", DirectionalLight, (0.85, 0.82, 0.78), (35, -35)),
-              ("fill", DirectionalLight, (0.25, 0.27, 0.32), (-120, -10))]
-    for name, kind, rgb, hp in lights:
+    base.camLens.setNearFar(0.05, far_m)
+    for name, kind, rgb, hp in (("ambient", AmbientLight, (0.45, 0.45, 0.48), None),
+                                ("key", DirectionalLight, (0.85, 0.82, 0.78), (35, -35)),
+                                ("fill", DirectionalLight, (0.25, 0.27, 0.32), (-120, -10))):
         node = base.render.attachNewNode(kind(name))
         node.node().setColor((*rgb, 1))
         if hp:
             node.setHpr(hp[0], hp[1], 0)
         base.render.setLight(node)
     apply_shading(base.render, lights=2)
+    return base
+
+
+def render_pictures(out_dir: Path, body: str = "female", seed: int = 1, size: tuple[int, int] = (800, 450)) -> list[Path]:
+    """docs/images/body_front.png (the face from 0.8 m) and body_3m.png (the whole body from 3 m),
+    both from a 3/4 view at a standing patient's eye height (1.6 m), lit by the toolkit's shader."""
+    import math
+
+    base = picture_studio(size, "bodies", far_m=50)
+    asset = load_body(body)
+    view = BodyView(asset, load_template(asset), base.render, seed=seed)
+    view.set_face({"mouthSmileLeft": 0.35, "mouthSmileRight": 0.35})
+    view.turn_joint("head", (12, 0, 0))
     eye_z = view.joint_position("eye.L")[2]
     out = []
     for file, distance_m, target_z, fov_deg in (("body_front.png", 0.8, eye_z - 0.03, 50),

@@ -266,24 +266,11 @@ def render_pictures(out_dir: Path, size: tuple[int, int] = (1200, 520)) -> list[
     the toolkit's shader, seen from a standing patient's eye height."""
     import math
 
-    from panda3d.core import AmbientLight, DirectionalLight, PNMImage
+    from panda3d.core import PNMImage
 
-    from vr.backends.panda import start_showbase
     from vr.render import bodies
-    from vr.render.shading import apply_shading
 
-    base = start_showbase("offscreen", size, "people")
-    base.setBackgroundColor(0.16, 0.18, 0.21, 1)
-    base.camLens.setNearFar(0.05, 60)
-    for name, kind, rgb, hp in (("ambient", AmbientLight, (0.45, 0.45, 0.48), None),
-                                ("key", DirectionalLight, (0.85, 0.82, 0.78), (35, -35)),
-                                ("fill", DirectionalLight, (0.25, 0.27, 0.32), (-120, -10))):
-        node = base.render.attachNewNode(kind(name))
-        node.node().setColor((*rgb, 1))
-        if hp:
-            node.setHpr(hp[0], hp[1], 0)
-        base.render.setLight(node)
-    apply_shading(base.render, lights=2)
+    base = bodies.picture_studio(size, "people", far_m=60)
     library = {}
     for name in bodies.BODY_NAMES:
         asset = bodies.load_body(name)
