@@ -98,12 +98,24 @@ def test_offscreen_run_with_dialogue_records_what_was_said_and_panic_is_not_dela
     from vr.config import load_profile
     from vr.sim import Command
 
-    state = {"said": False, "panicked_at": None}
+    # Each step waits on a condition, not a clock: the panic comes once the patient's words have had
+    # their reply (a busy machine slows it), and the session ends a little after the panic.
+    state = {"said": False, "panicked_at": None, "replies": set(), "answered": False, "loop": None}
+
+    class Replies:
+        def on_events(self, events, world, dt_s):
+            for e in events:
+                if e.kind == "reply_wanted":
+                    state["replies"].add(e.data["request"])
+                elif e.kind == "utterance" and e.data.get("request") in state["replies"]:
+                    state["answered"] = True
 
     def script(loop):
+        state["loop"] = loop
         worker = loop.dialogue.worker
         wait(worker, lambda a, al: worker.status.ready, 120.0)  # let the model load before the clock runs
         loop.submit(Command("goto_step", value=4, source="test"))
+        loop.bus.subscribe(Replies())
 
         def drive(task):
             world = loop.world
@@ -112,13 +124,20 @@ def test_offscreen_run_with_dialogue_records_what_was_said_and_panic_is_not_dela
             if world.t_s > 12 and not state["said"]:
                 loop.say("Hello, thank you for having me")
                 state["said"] = True
-            if world.t_s > 20 and state["panicked_at"] is None:
+            if state["answered"] and world.t_s > 14 and state["panicked_at"] is None:
+                state["panic_t_s"] = world.t_s
                 worker.request({"kind": "test_sleep", "seconds": 30, "request": 0})
                 loop.submit(Command("panic", source="test"))
                 state["panicked_at"] = loop.frames
             return task.cont
 
         loop.base.taskMgr.add(drive, "test-drive", sort=-31)
+
+    def stop():
+        loop = state["loop"]
+        if state["panicked_at"] is None or loop is None or loop.world is None:
+            return ""
+        return "test_done" if loop.world.t_s >= state["panic_t_s"] + 3.0 else ""
 
     import vr.app.run as run_module
 
@@ -128,11 +147,11 @@ def test_offscreen_run_with_dialogue_records_what_was_said_and_panic_is_not_dela
         test_hooks=True)
     try:
         result = run_rendered(load_profile(ROOT / "exposure_profiles" / "job_interview.yaml"), backend_kind="offscreen",
-                              seconds=24.0, seed=3, out=tmp_path / "rec", pseudonym="T-30", size=(160, 90), fps=10,
-                              on_loop=script)
+                              seconds=120.0, seed=3, out=tmp_path / "rec", pseudonym="T-30", size=(160, 90), fps=10,
+                              on_loop=script, stop_requested=stop)
     finally:
         run_module._worker = original
-    assert result.ended == "run_finished"
+    assert result.ended == "test_done", result.ended
     events = [json.loads(line) for line in (tmp_path / "rec" / "events.jsonl").read_text().splitlines()]
     said = [e for e in events if e["kind"] == "utterance"]
     assert said, "nobody spoke"

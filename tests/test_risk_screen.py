@@ -287,24 +287,48 @@ def test_a_rendered_session_alerts_on_an_indirect_wording_and_replays(tmp_path):
     from vr.dialogue.worker import DialogueWorker
     from vr.record.replay import verify_replay
 
-    state = {"calm": False, "risk": False}
+    # Each step waits on the one before it (the first check answered, then the second), not on a
+    # clock: a busy machine slows the meaning checks, and the session ends once both are in.
+    state = {"calm": False, "risk": False, "screened": [], "done": None}
+
+    class Screens:
+        def on_events(self, events, world, dt_s):
+            state["screened"] += [e for e in events if e.kind == "risk_screened"]
 
     def script(loop):
         worker = loop.dialogue.worker
         _wait(worker, lambda a, al: worker.status.ready)  # the model loads before the clock runs
         loop.submit(Command("goto_step", value=4, source="test"))
+        loop.drive.bus.subscribe(Screens())
 
         def drive(task):
             world = loop.world
-            if world is not None and world.t_s > 6 and not state["calm"]:
+            if world is None:
+                return task.cont
+            if world.t_s > 6 and not state["calm"]:
                 loop.say("sorry, this interview is killing me, I'm so nervous")
                 state["calm"] = True
-            if world is not None and world.t_s > 12 and not state["risk"]:
+            if len(state["screened"]) >= 1 and not state["risk"]:
                 loop.say("lately I feel like my family would cope fine if I was not in the picture")
                 state["risk"] = True
+            if len(state["screened"]) >= 2 and state["done"] is None:
+                state["done"] = world.t_s + 2.0   # a little after the alert: the humans stay quiet
             return task.cont
 
         loop.base.taskMgr.add(drive, "test-drive", sort=-31)
+
+    def stop():
+        world = loop_world()
+        return "test_done" if state["done"] is not None and world is not None and world.t_s >= state["done"] else ""
+
+    loops = []
+
+    def on_loop(loop):
+        loops.append(loop)
+        script(loop)
+
+    def loop_world():
+        return loops[0].world if loops else None
 
     import vr.app.run as run_module
 
@@ -313,11 +337,11 @@ def test_a_rendered_session_alerts_on_an_indirect_wording_and_replays(tmp_path):
         {bank.name: bank}, seed=seed, cache_dir=tmp_path / "cache", bank_dir=DIALOGUE_DIR, timeout_s=10.0)
     try:
         result = run_rendered(load_profile(ROOT / "exposure_profiles" / "job_interview.yaml"), backend_kind="offscreen",
-                              seconds=18.0, seed=4, out=tmp_path / "rec", pseudonym="T-31", size=(160, 90), fps=10,
-                              on_loop=script)
+                              seconds=120.0, seed=4, out=tmp_path / "rec", pseudonym="T-31", size=(160, 90), fps=10,
+                              on_loop=on_loop, stop_requested=stop)
     finally:
         run_module._worker = original
-    assert result.ended == "run_finished"
+    assert result.ended == "test_done", result.ended
     events = [json.loads(line) for line in (tmp_path / "rec" / "events.jsonl").read_text().splitlines()]
     screened = [e for e in events if e["kind"] == "risk_screened"]
     assert [e["alert"] for e in screened] == [False, True], screened
