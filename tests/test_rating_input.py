@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from dataclasses import replace
 
 import pytest
 
@@ -34,14 +35,14 @@ def test_thumbstick_moves_the_marker_and_the_trigger_records_it():
     hand = Pointer((0, 0, 0), (0, 0, -1), hand="right")
     assert r.update("suds", HEAD, idle_gaze(), [hand], DT) is None
     assert r.value == 50.0  # starts mid-scale
-    hand.stick_x = 1.0
+    hand = replace(hand, stick_x=1.0)
     buzzed = 0
     for _ in range(45):  # half a second fully pushed: a fifth of the scale
         assert r.update("suds", HEAD, idle_gaze(), [hand], DT) is None
         buzzed += r.pulses.count("right")
     assert r.value == pytest.approx(70.0, abs=1.0)
     assert buzzed == 2  # one pulse for each number passed (60, 70)
-    hand.stick_x, hand.trigger = 0.0, 1.0
+    hand = replace(hand, stick_x=0.0, trigger=1.0)
     rating = r.update("suds", HEAD, idle_gaze(), [hand], DT)
     assert rating is not None and rating.scale == "suds" and rating.value == pytest.approx(70.0, abs=1.0)
     assert rating.source == "headset_controller" and r.pulses == ["right"]
@@ -52,9 +53,9 @@ def test_a_trigger_already_held_when_the_question_appears_does_not_answer_it():
     hand = Pointer((0, 0, 0), (0, 0, -1), trigger=1.0, hand="left")
     for _ in range(10):
         assert r.update("pain", HEAD, idle_gaze(), [hand], DT) is None
-    hand.trigger = 0.0
+    hand = replace(hand, trigger=0.0)
     r.update("pain", HEAD, idle_gaze(), [hand], DT)
-    hand.trigger = 1.0
+    hand = replace(hand, trigger=1.0)
     rating = r.update("pain", HEAD, idle_gaze(), [hand], DT)
     assert rating is not None and rating.value == 5.0 and rating.scale == "pain"
 
@@ -106,7 +107,7 @@ def test_pointing_a_controller_at_a_number_selects_it_for_the_trigger():
     hand = Pointer(ray.origin, ray.direction, hand="right")
     r.update("suds", HEAD, idle_gaze(), [hand], DT)
     assert r.value == 90.0
-    hand.trigger = 1.0
+    hand = replace(hand, trigger=1.0)
     rating = r.update("suds", HEAD, idle_gaze(), [hand], DT)
     assert rating is not None and rating.value == 90.0
 
@@ -129,7 +130,7 @@ def test_a_pointer_can_name_the_source_of_its_rating():
     assert rating is not None and (rating.value, rating.source) == (20.0, "tablet")
     r.update("pain", HEAD, idle_gaze(), [], DT)
     gaze = aim_at(r, 4)
-    gaze.source = "desktop_gaze"
+    gaze = replace(gaze, source="desktop_gaze")
     rating = None
     for _ in range(int(DWELL_S / DT) + 2):
         rating = rating or r.update("pain", HEAD, gaze, [], DT)
@@ -146,14 +147,14 @@ def head_towards(r: RatingInput, tick: int) -> HeadPose:
 
 def test_a_click_records_the_number_at_the_centre_of_the_view():
     r = RatingInput()
-    gaze, hands = mouse_pointers(r, HEAD, clicked=True)  # no panel yet: a click there is nothing
-    assert hands == [] and gaze.source == "desktop_gaze"
-    assert r.update("suds", HEAD, gaze, hands, DT) is None
+    gaze, hands = mouse_pointers(HEAD, pressed=True)
+    assert gaze.source == "desktop_gaze" and [h.source for h in hands] == ["mouse"] and hands[0].trigger == 1.0
+    assert r.update("suds", HEAD, gaze, hands, DT) is None   # a click as the panel opens answers nothing
     head = head_towards(r, 70)
-    gaze, hands = mouse_pointers(r, head, clicked=False)
-    assert hands == [] and r.update("suds", head, gaze, hands, DT) is None and r.hover == 70
+    gaze, hands = mouse_pointers(head, pressed=False)
+    assert hands == () and r.update("suds", head, gaze, hands, DT) is None and r.hover == 70
     assert r.value == 50.0  # looking moves the hover, not the marker
-    gaze, hands = mouse_pointers(r, head, clicked=True)
+    gaze, hands = mouse_pointers(head, pressed=True)
     rating = r.update("suds", head, gaze, hands, DT)
     assert rating is not None and (rating.scale, rating.value, rating.source) == ("suds", 70.0, "mouse")
     assert r.scale is None and r.pulses == []  # the mouse has no hand to buzz
@@ -163,12 +164,13 @@ def test_a_click_off_the_numbers_records_nothing():
     r = RatingInput()
     r.update("pain", HEAD, idle_gaze(), [], DT)
     up = HeadPose(HEAD.position_m, HEAD.yaw_deg, 25.0)  # over the panel
-    gaze, hands = mouse_pointers(r, up, clicked=True)
-    assert hands == [] and r.update("pain", up, gaze, hands, DT) is None
+    rating = r.update("pain", up, *mouse_pointers(up, pressed=True), DT)
+    assert rating is None and r.missed_click
     assert r.scale is not None  # still asking; the marker's mid-scale value was not sent
+    r.update("pain", up, *mouse_pointers(up, pressed=False), DT)
+    assert not r.missed_click
     head = head_towards(r, 3)
-    gaze, hands = mouse_pointers(r, head, clicked=True)
-    rating = r.update("pain", head, gaze, hands, DT)
+    rating = r.update("pain", head, *mouse_pointers(head, pressed=True), DT)
     assert rating is not None and (rating.value, rating.source) == (3.0, "mouse")
 
 
@@ -178,8 +180,7 @@ def test_on_the_desktop_looking_at_a_number_for_the_dwell_time_records_it():
     head = head_towards(r, 20)
     rating = None
     for frame in range(int(DWELL_S / DT) + 2):
-        gaze, hands = mouse_pointers(r, head, clicked=False)
-        rating = r.update("suds", head, gaze, hands, DT)
+        rating = r.update("suds", head, *mouse_pointers(head, pressed=False), DT)
         if rating is not None:
             break
     assert rating is not None and (rating.value, rating.source) == (20.0, "desktop_gaze")
@@ -191,10 +192,12 @@ def test_a_click_during_the_dwell_answers_at_once_and_only_once():
     r.update("suds", HEAD, idle_gaze(), [], DT)
     head = head_towards(r, 40)
     for _ in range(int(0.5 * DWELL_S / DT)):
-        assert r.update("suds", head, *mouse_pointers(r, head, clicked=False), DT) is None
-    rating = r.update("suds", head, *mouse_pointers(r, head, clicked=True), DT)
+        assert r.update("suds", head, *mouse_pointers(head, pressed=False), DT) is None
+    rating = r.update("suds", head, *mouse_pointers(head, pressed=True), DT)
     assert rating is not None and (rating.value, rating.source) == (40.0, "mouse")
     assert r.scale is None and r.dwell_s == 0.0 and r.hover is None
+    # The button still held as the next question opens answers nothing.
+    assert r.update("suds", head, *mouse_pointers(head, pressed=True), DT) is None and r.scale is not None
 
 
 def test_with_still_gaze_waits_the_number_under_a_still_gaze_does_not_answer_until_looked_at_again():
@@ -220,3 +223,48 @@ def test_a_controller_ray_is_seen_from_the_glide_seat_where_the_panel_rides():
     assert q.origin == pytest.approx((0.0, 0.0, 1.2), abs=1e-9)
     assert q.direction == pytest.approx((0.0, 1.0, 0.0), abs=1e-9)
     assert (q.stick_x, q.trigger, q.hand) == (0.3, 0.9, "right")
+
+
+# -- the panel in the session: raw pointing in, the answer decided in the step ---------------------
+
+def test_a_press_in_a_frame_that_ran_no_step_is_kept_for_the_next():
+    from vr.sim import FrameInputs
+
+    gaze = Pointer(*head_ray(HEAD))
+    press = Pointer(HEAD.position_m, (0.0, 1.0, 0.0), trigger=1.0, source="mouse")
+    held = FrameInputs(HEAD, gaze=gaze, hands=(press,))
+    later = FrameInputs(HeadPose((1.0, 2.0, 1.25), 31.0), gaze=Pointer((1.0, 2.0, 1.25), (0.0, 1.0, 0.0)))
+    assert held.eventful and not later.eventful   # a pressed trigger is never dropped
+    both = held.then(later)
+    assert both.head == later.head and both.gaze == later.gaze and both.hands == (press,)
+    released_then_pressed = later.then(held)
+    assert released_then_pressed.hands == (press,)
+    # A frame's later steps keep the pointing (no new trigger edge: the press is still held).
+    assert both.pointing_only() == FrameInputs(later.head, gaze=later.gaze, hands=(press,))
+
+
+def test_the_session_answers_from_pointing_and_a_key_closes_the_panel_in_the_same_step():
+    from pathlib import Path
+
+    from vr.config import load_profile
+    from vr.sim import Command, FrameInputs
+    from vr.sim.procedure import new_session
+
+    root = Path(__file__).resolve().parents[1]
+    session = new_session(load_profile(root / "exposure_profiles" / "public_speaking.yaml"), 3)
+    world, _ = session.step(FrameInputs(session.head, (Command("ask_rating", text="suds"),)), DT)
+    assert world.rating_prompt == "suds" and world.rating_panel is None   # nobody pointed yet
+    gaze = Pointer(*head_ray(session.head))
+    world, _ = session.step(FrameInputs(session.head, gaze=gaze), DT)
+    panel = world.rating_panel
+    assert panel.open and panel.scale == "suds" and panel.value == 50.0 and panel.hover == 50
+    assert panel.ticks == tuple(range(0, 101, 10)) and panel.answers == 0
+    # Without pointing an open panel holds still while the prompt stands.
+    world, _ = session.step(FrameInputs(session.head), DT)
+    assert world.rating_panel.open
+    # A key's rating answers the prompt: the panel closes in that step and answers nothing itself.
+    from vr.sim import Rating
+
+    world, events = session.step(FrameInputs(session.head, ratings=(Rating("suds", 30.0, "keyboard"),), gaze=gaze), DT)
+    assert [(e.data["value"], e.data["source"]) for e in events if e.kind == "rating"] == [(30.0, "keyboard")]
+    assert world.rating_prompt is None and not world.rating_panel.open and world.rating_panel.answers == 0

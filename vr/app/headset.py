@@ -1,8 +1,9 @@
 """The patient in a headset as the frame's input source: head, controllers, ratings, recenter.
 
 ``HeadsetSource.poll`` runs in the frame loop's poll task (sort -35): it asks the backend for the
-head and controllers located at this frame's predicted display time, feeds the rating slider,
-and returns one ``FrameInputs``. Commands raised by the headset itself (pause when the session
+head and controllers located at this frame's predicted display time and returns one
+``FrameInputs``: while a rating is asked, the gaze and the controllers' rays, sticks and triggers
+(the session's rating panel decides the answer), else the controllers as the game's aim. Commands raised by the headset itself (pause when the session
 is no longer shown) travel with it, so they reach the record like any other command.
 """
 
@@ -10,27 +11,23 @@ from __future__ import annotations
 
 import math
 
-from vr.sim.rating_panel import Pointer, RatingInput, head_ray
-from vr.render.rating_panel import HandsView, RatingPanelView
+from vr.sim.rating_panel import head_ray
+from vr.render.rating_panel import HandsView
 from vr.sim import FrameInputs, HeadPose, WorldState
+from vr.sim.types import Pointer
 
 
 class HeadsetSource:
-    """Reads an ``OpenXRBackend``; draws the rating panel and the controllers in the scene."""
+    """Reads an ``OpenXRBackend``; draws the controllers in the scene, buzzes them as the panel says."""
 
     def __init__(self, backend, start: HeadPose, keys=None) -> None:
         """``keys``: the clinician's keys on the mirror window (a ``ClinicianKeys``), if there is one."""
         self.backend = backend
         self.keys = keys
         self.head = start
-        # A still head never answers by itself: the panel opens under the gaze, at mid-scale.
-        self.rating = RatingInput(still_gaze_waits=True)
-        # The panel is placed from the head as the session gets it: in a distraction session that
-        # is the glide's seat, so the panel hangs under a node that rides with the glide (placed in
-        # the scene, the glide's 2 m of easing to a stop would carry the patient past it).
-        self.rig = backend.base.render.attachNewNode("rating-rig")
-        self.panel = RatingPanelView(self.rig)
         self.hands = HandsView(backend.base.render)
+        self._buzzed: dict[str, int] = {}   # the panel's counters already felt (``RatingPanelState``)
+        self._answered = 0
         self._menu_down = {"left": False, "right": False}
         self.recenters = 0
 
@@ -51,30 +48,40 @@ class HeadsetSource:
                 continue
             forward = _forward(pose.quat_xyzw)
             pointers.append(Pointer(pose.position_m, forward, state.thumbstick[0], state.trigger, hand))
+        self._feel(world)
         game = world.game if world is not None else None
-        seat = (game.rig_position_m, game.rig_yaw_deg) if game is not None else ((0.0, 0.0, 0.0), 0.0)
-        self.rig.setPosHpr(*seat[0], seat[1], 0.0, 0.0)
-        origin, direction = head_ray(self.head)   # the session's head: the seat's frame in distraction
         prompt = world.rating_prompt if world is not None else None
-        rating = self.rating.update(prompt, self.head, Pointer(origin, direction),
-                                    [_to_seat(p, *seat) for p in pointers], dt_s)
-        for hand in dict.fromkeys(self.rating.pulses):
-            self.backend.pulse(hand, 0.04 if rating is None else 0.15, 0.3 if rating is None else 0.7)
-        self.panel.update(self.rating)
-        self.hands.update(poses, show_rays=self.rating.scale is not None)
+        self.hands.update(poses, show_rays=prompt is not None)
         commands = tuple(self.backend.commands)
         self.backend.commands.clear()
-        if world is not None and world.game is not None and prompt is None:
+        gaze, hands = None, ()
+        if prompt is not None:
+            # Rays in the session's frame: a distraction session's is the glide's seat, where the panel
+            # hangs (placed in the scene, the glide's 2 m of easing to a stop would carry the patient past it).
+            seat = (game.rig_position_m, game.rig_yaw_deg) if game is not None else ((0.0, 0.0, 0.0), 0.0)
+            gaze = Pointer(*head_ray(self.head))
+            hands = tuple(_to_seat(p, *seat) for p in pointers)
+        elif game is not None:
             commands += tuple(aim_commands(pointers))
-        ratings = (rating,) if rating is not None else ()
+        ratings: tuple = ()
         if self.keys is not None:
             keyed, keyed_ratings = self.keys.drain(world)
             commands, ratings = commands + keyed, ratings + keyed_ratings
-        return FrameInputs(self.head, commands, ratings)
+        return FrameInputs(self.head, commands, ratings, gaze=gaze, hands=hands)
+
+    def _feel(self, world: WorldState | None) -> None:
+        """Buzz a hand for each move of the marker under it, harder for a recorded answer."""
+        panel = world.rating_panel if world is not None else None
+        if panel is None:
+            return
+        answered = panel.answers > self._answered
+        self._answered = panel.answers
+        for hand, count in panel.buzzes:
+            if count > self._buzzed.get(hand, 0):
+                self._buzzed[hand] = count
+                self.backend.pulse(hand, 0.15 if answered else 0.04, 0.7 if answered else 0.3)
 
     def destroy(self) -> None:
-        self.panel.destroy()
-        self.rig.removeNode()
         self.hands.destroy()
 
 

@@ -10,13 +10,9 @@ from __future__ import annotations
 
 import math
 from collections import deque
-from typing import TYPE_CHECKING
 
-from vr.sim.rating_panel import RatingInput, mouse_pointers
+from vr.sim.rating_panel import mouse_pointers
 from vr.sim import Command, FrameInputs, HeadPose, Rating, SyntheticPatient, WorldState
-
-if TYPE_CHECKING:
-    from panda3d.core import NodePath
 
 WALK_MPS = 1.2
 MOUSE_DEG_PER_PX = 0.15
@@ -119,8 +115,6 @@ class DesktopControls:
 
     def __init__(self, base, start: HeadPose, on_help=None, on_quit=None, hud=None, on_words=None,
                  distraction: bool = False) -> None:
-        from vr.render.rating_panel import RatingPanelView
-
         self.base = base
         self.head = start
         self.held: set[str] = set()
@@ -132,21 +126,12 @@ class DesktopControls:
         for key in self.KEYS:
             base.accept(key, lambda k=key: None if self.keys.typing else self.held.add(k))
             base.accept(f"{key}-up", self.held.discard, [key])
-        self.rating = RatingInput(still_gaze_waits=True)  # the panel opens under a still mouse
-        # The panel is placed from the head the session is given: in a distraction session that is
-        # the glide's frame, so the panel hangs under a node that rides with the glide.
-        self.rig = base.render.attachNewNode("rating-rig")
-        self.panel = RatingPanelView(self.rig, hint=RatingPanelView.DESKTOP_HINT)
-        self.reticle = _reticle(base.aspect2d)
-        self._clicks = 0
-        self._answered_at: float | None = None
+        self._clicks: list[Command | None] = []   # since the last poll: each a throw's aim (distraction)
 
     def _click(self) -> None:
-        """The left mouse button: the rating's trigger while a panel is up, else a throw (distraction)."""
-        if self.rating.scale is not None:
-            self._clicks += 1
-        elif self.distraction:
-            self.keys.pending.append(tap_command(self.base))
+        """The left mouse button: the rating's trigger while a rating is asked, else a throw (distraction).
+        Which one is decided at the next poll, with the newest world; the throw's ray is taken now."""
+        self._clicks.append(tap_command(self.base) if self.distraction else None)
 
     def _mouse(self) -> tuple[float, float]:
         win = self.base.win
@@ -174,59 +159,14 @@ class DesktopControls:
         y += math.cos(r) * fwd + math.sin(r) * side
         self.head = HeadPose((x, y, z), yaw, pitch, 0.0)
         commands, ratings = self.keys.drain(world)
-        answer = self._rate(world, ratings, dt_s)
-        return FrameInputs(self.head, commands, ratings + ((answer,) if answer is not None else ()))
-
-    def _rate(self, world: WorldState | None, keyed: tuple[Rating, ...], dt_s: float) -> Rating | None:
-        """Feed the rating panel one frame: the head ray as gaze and pointer, this frame's clicks.
-        ``keyed``: the clinician's ratings this frame; one on the asked scale answers the prompt."""
-        prompt = world.rating_prompt if world is not None else None
-        if world is not None and any(r.scale == prompt for r in keyed):
-            self._answered_at = world.t_s
-        if world is not None and world.t_s == self._answered_at:
-            prompt = None  # no step has run since the answer: the prompt it cleared is still shown
-        game = world.game if world is not None else None
-        if game is not None:
-            self.rig.setPosHpr(*game.rig_position_m, game.rig_yaw_deg, 0.0, 0.0)
-        else:
-            self.rig.setPosHpr(0.0, 0.0, 0.0, 0.0, 0.0, 0.0)
-        clicked, self._clicks = self._clicks > 0 and prompt is not None, 0
-        gaze, hands = mouse_pointers(self.rating, self.head, clicked)
-        if clicked and not hands and self.hud is not None:
-            self.hud.show_alert("Put the centre of the view on a number, then click", 3.0)
-        answer = self.rating.update(prompt, self.head, gaze, hands, dt_s)
-        if answer is not None and world is not None:
-            self._answered_at = world.t_s
-        self.panel.update(self.rating)
-        # The distraction game draws its own reticle at the centre of the view.
-        if self.rating.scale is not None and game is None:
-            self.reticle.show()
-        else:
-            self.reticle.hide()
-        return answer
-
-    def destroy(self) -> None:
-        self.panel.destroy()
-        self.rig.removeNode()
-        self.reticle.removeNode()
-
-
-def _reticle(aspect2d: NodePath) -> NodePath:
-    """A small cross at the centre of the window (the head ray), dark-edged so it reads on any scene."""
-    from panda3d.core import LineSegs
-
-    root = aspect2d.attachNewNode("rating-reticle")
-    for thickness, color in ((5.0, (0.05, 0.08, 0.12, 0.85)), (2.0, (0.95, 0.96, 1.0, 1.0))):
-        lines = LineSegs("reticle")
-        lines.setThickness(thickness)
-        lines.setColor(*color)
-        for a, b in (((-0.04, 0, 0), (-0.012, 0, 0)), ((0.012, 0, 0), (0.04, 0, 0)),
-                     ((0, 0, -0.04), (0, 0, -0.012)), ((0, 0, 0.012), (0, 0, 0.04))):
-            lines.moveTo(*a)
-            lines.drawTo(*b)
-        root.attachNewNode(lines.create())
-    root.hide()
-    return root
+        clicks, self._clicks = self._clicks, []
+        if world is None or world.rating_prompt is None:
+            throws = tuple(c for c in clicks if c is not None)
+            return FrameInputs(self.head, commands + throws, ratings)
+        # The screen centre points at the panel; a click is the trigger for this frame (the core
+        # decides the marker, the dwell and the answer: ``vr.sim.rating_panel``).
+        gaze, hands = mouse_pointers(self.head, bool(clicks))
+        return FrameInputs(self.head, commands, ratings, gaze=gaze, hands=hands)
 
 
 def tap_command(base) -> Command:

@@ -60,6 +60,7 @@ def replay_rendered(args: argparse.Namespace) -> int:
     from vr.app.run import display_available
     from vr.backends.screen import ScreenBackend
     from vr.record import RecordError
+    from vr.render.rating_panel import RatingPanelView
     from vr.render.world_view import WorldView
 
     directory = Path(args.dir)
@@ -85,6 +86,8 @@ def replay_rendered(args: argparse.Namespace) -> int:
               profile.safety.safe_scene: replayer.loaded.safe_scene.config}
     session = replayer.session
     view = WorldView(backend.base.render, backend.overlay, scenes, session.human_seed, session.height_m)
+    # The rating panel as the patient saw it: its marker, dwell and answer come back from the record.
+    rating_view = RatingPanelView(backend.base.render, "The patient's answer, as recorded")
     state = {"t": max(args.start, 0.0), "speed": max(args.speed, 0.05), "paused": False, "done": False}
     base = backend.base
     if kind == "desktop":
@@ -127,6 +130,7 @@ def replay_rendered(args: argparse.Namespace) -> int:
                                   f"last SUDS {'-' if world.last_suds is None else f'{world.last_suds:.0f}'}\n"
                                   "Space pause   +/- speed   Left/Right 10 s   Esc end")
                 view.apply(world, step, world.head.position_m[:2])
+                rating_view.apply(world, step)
                 backend.place_camera(world.head)
                 backend.set_clear_color(view.clear_color)
             base.taskMgr.step()

@@ -102,6 +102,7 @@ def run_rendered(loaded: LoadedProfile, *, backend_kind: str, seconds: float | N
         raise
     hud = None
     source = None
+    panel = None
     talk = None
     loop_ref: list[FrameLoop] = []
     try:
@@ -128,6 +129,11 @@ def run_rendered(loaded: LoadedProfile, *, backend_kind: str, seconds: float | N
         if on_screen:
             hud = Hud(backend.base, profile.name, len(profile.phases) if distraction else len(profile.steps))
         extra: dict = {"window": list(size), **({"kind": "distraction"} if distraction else {})}
+        if backend_kind in ("openxr", "desktop"):   # the patient answers ratings on a panel in the scene
+            from vr.render.rating_panel import RatingPanelView
+
+            panel = (RatingPanelView(backend.base.render) if backend_kind == "openxr" else
+                     RatingPanelView(backend.base.render, RatingPanelView.DESKTOP_HINT, backend.base.aspect2d, hud))
         if backend_kind == "openxr":
             from vr.app.headset import HeadsetSource
             from vr.app.inputs import ClinicianKeys
@@ -167,7 +173,7 @@ def run_rendered(loaded: LoadedProfile, *, backend_kind: str, seconds: float | N
                                attachments=attachments)
         tally = Tally(loaded, seed)
         loop = FrameLoop(backend, session, view, writer, source, tally, options, hud, dialogue=talk, console=hub,
-                         stop_requested=stop_requested, hearing=ears)
+                         stop_requested=stop_requested, hearing=ears, overlays=(panel,) if panel is not None else ())
         alerts.append(loop.disk_alerts)
         loop_ref.append(loop)
         if on_loop is not None:
@@ -198,6 +204,8 @@ def run_rendered(loaded: LoadedProfile, *, backend_kind: str, seconds: float | N
             hud.destroy()
         if source is not None and hasattr(source, "destroy"):
             source.destroy()
+        if panel is not None:
+            panel.destroy()
         backend.close()
 
 

@@ -56,13 +56,15 @@ class FrameLoop:
 
     def __init__(self, backend, session: Session, view, writer: SessionWriter, source, tally: Tally,
                  options: LoopOptions, hud=None, dialogue=None, console=None,
-                 stop_requested: Callable[[], str] | None = None, hearing=None) -> None:
+                 stop_requested: Callable[[], str] | None = None, hearing=None, overlays=()) -> None:
         """``dialogue``: a ``DialogueClient`` (requests from events, spoken lines as inputs), or None.
         ``console``: a ``ConsoleHub`` (commands in; events, state and mirror pictures out), or None.
         ``stop_requested``: asked once a frame; a reason it returns (a signal's: 'terminated',
         'hangup', 'interrupted') ends the session in that frame as the clinician's stop would.
         With it, a Ctrl-C that Panda3D holds until the frame is drawn ends the session the same way.
-        ``hearing``: a ``vr.app.hearing.Hearing`` (the patient's recognised words and speaking), or None."""
+        ``hearing``: a ``vr.app.hearing.Hearing`` (the patient's recognised words and speaking), or None.
+        ``overlays``: more views drawn after ``view`` in the apply stage, each with ``apply(world, dt_s)``
+        (the rating panel)."""
         self.backend = backend
         self.base = backend.base
         self.session = session
@@ -76,6 +78,7 @@ class FrameLoop:
         self.console = console
         self.stop_requested = stop_requested
         self.hearing = hearing
+        self.overlays = tuple(overlays)
         # One bus, in this order: the record first, then whoever shows or acts on events.
         self.bus = EventBus(RecordSink(writer), _Calls(console.on_events) if console is not None else None,
                             _Calls(view.on_events), _Calls(dialogue.on_events) if dialogue is not None else None,
@@ -213,7 +216,7 @@ class FrameLoop:
                 self._held = inputs  # never dropped: they go with the next step
             return task.cont
         for k in range(n):
-            self._advance(inputs if k == 0 else FrameInputs(inputs.head), step)
+            self._advance(inputs if k == 0 else inputs.pointing_only(), step)
         return task.cont
 
     def _advance(self, inputs: FrameInputs, step_s: float) -> None:
@@ -278,6 +281,8 @@ class FrameLoop:
             return
         self.view.apply(world, dt_s, world.head.position_m[:2],
                         mouth=self.dialogue.mouth if self.dialogue is not None else None)
+        for overlay in self.overlays:
+            overlay.apply(world, dt_s)
         if world.game is not None:  # a headset rides the glide
             self.backend.set_rig(world.game.rig_position_m, world.game.rig_yaw_deg)
         self.backend.place_camera(world.head)

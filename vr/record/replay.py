@@ -22,6 +22,7 @@ from typing import Any
 from vr.config import load_profile
 from vr.config.load import LoadedProfile
 from vr.record.reader import RecordError, read_record
+from vr.record.writer import decode_pointer
 from vr.sim import Command, Event, FrameInputs, HeadPose, PatientWords, Rating, SpokenLine, WorldState
 from vr.sim.risk import ScreenScore
 
@@ -52,6 +53,7 @@ def load_inputs(directory: Path) -> list[tuple[FrameInputs, float]]:
         lines: tuple[SpokenLine, ...] = ()
         screens: tuple[ScreenScore, ...] = ()
         speaking = False
+        gaze, hands = None, ()
         if len(row) > 7:
             commands = tuple(Command(n, v, t, i, s) for n, v, t, i, s in row[7]["c"])
             ratings = tuple(Rating(sc, v, s) for sc, v, s in row[7]["r"])
@@ -59,8 +61,10 @@ def load_inputs(directory: Path) -> list[tuple[FrameInputs, float]]:
             lines = tuple(SpokenLine(*fields) for fields in row[7].get("l", ()))
             screens = tuple(ScreenScore(*fields) for fields in row[7].get("s", ()))
             speaking = bool(row[7].get("v"))
+            gaze = decode_pointer(row[7]["g"]) if "g" in row[7] else None
+            hands = tuple(decode_pointer(fields) for fields in row[7].get("h", ()))
         out.append((FrameInputs(HeadPose((x, y, z), yaw, pitch, roll), commands, ratings, said, lines, screens,
-                                speaking), dt))
+                                speaking, gaze, hands), dt))
     return out
 
 

@@ -33,7 +33,7 @@ from typing import Any
 from vr.record.chain import HASH_HEX, SEED, seal
 from vr.record.files import release_space, replace_private, reserve_space
 from vr.record.privacy import check_pseudonym, fsync_dir, make_private_dir, open_private
-from vr.sim.types import Event, FrameInputs
+from vr.sim.types import Event, FrameInputs, Pointer
 
 FORMAT = "vr-session"
 FORMAT_VERSION = 2   # 2: session.json ends with events_written and last_hash
@@ -72,11 +72,14 @@ class _Inputs:
 def encode_inputs(inputs: FrameInputs, dt_s: float) -> bytes:
     """One line of ``inputs.jsonl``: ``[dt_s, x, y, z, yaw, pitch, roll]`` and, when the step had
     any, ``{"c": commands, "r": ratings, "w": patient words, "l": spoken lines, "s": meaning
-    checks, "v": 1 while the patient is heard speaking}`` as an eighth element (floats written
-    exactly; "w", "l", "s" and "v" only when present; a word's third field only for a correction)."""
+    checks, "v": 1 while the patient is heard speaking, "g": the gaze and "h": the hands pointing at
+    the rating panel, each ``[ox, oy, oz, dx, dy, dz, stick_x, trigger, hand, source]``}`` as an
+    eighth element (floats written exactly; all but "c" and "r" only when present; a word's third
+    field only for a correction)."""
     h = inputs.head
     row: list[Any] = [dt_s, *h.position_m, h.yaw_deg, h.pitch_deg, h.roll_deg]
-    if inputs.commands or inputs.ratings or inputs.said or inputs.lines or inputs.screens or inputs.patient_speaking:
+    if (inputs.commands or inputs.ratings or inputs.said or inputs.lines or inputs.screens or inputs.patient_speaking
+            or inputs.gaze is not None or inputs.hands):
         extra: dict[str, Any] = {"c": [[c.name, c.value, c.text, c.id, c.source] for c in inputs.commands],
                                  "r": [[r.scale, r.value, r.source] for r in inputs.ratings]}
         if inputs.said:
@@ -89,8 +92,21 @@ def encode_inputs(inputs: FrameInputs, dt_s: float) -> bytes:
         if inputs.screens:
             extra["s"] = [[k.screen, k.kind, k.similarity, k.safe_similarity, k.exemplar, k.segment, k.model]
                           for k in inputs.screens]
+        if inputs.gaze is not None:
+            extra["g"] = _pointer(inputs.gaze)
+        if inputs.hands:
+            extra["h"] = [_pointer(p) for p in inputs.hands]
         row.append(extra)
     return (json.dumps(row, separators=(",", ":"), ensure_ascii=False, allow_nan=False) + "\n").encode("utf-8")
+
+
+def _pointer(p: Pointer) -> list[Any]:
+    return [*p.origin, *p.direction, p.stick_x, p.trigger, p.hand, p.source]
+
+
+def decode_pointer(fields: list[Any]) -> Pointer:
+    """A pointer as ``encode_inputs`` wrote it."""
+    return Pointer(tuple(fields[0:3]), tuple(fields[3:6]), fields[6], fields[7], fields[8], fields[9])
 
 
 def versions() -> dict[str, str]:

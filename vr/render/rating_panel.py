@@ -1,16 +1,21 @@
-"""The rating panel in the headset, and the patient's controllers with their pointing rays.
+"""The rating panel in the scene, and the patient's controllers with their pointing rays.
 
-Draws what ``vr.sim.rating_panel.RatingInput`` decided: the question, a row of numbers, the
-marker at the current value, the number being looked at with its dwell bar. Unlit and drawn
-with Panda3D's fixed pipeline (``setShaderOff``) so it reads the same in any scene lighting.
+Draws what the session's rating panel decided (``WorldState.rating_panel``, from
+``vr.sim.rating_panel``): the question, a row of numbers, the marker at the current value, the
+number being looked at with its dwell bar; on the desktop, a reticle at the centre of the view.
+Unlit and drawn with Panda3D's fixed pipeline (``setShaderOff``) so it reads the same in any scene
+lighting. It only reads the world, in the frame's apply stage.
 """
 
 from __future__ import annotations
 
 from panda3d.core import CardMaker, LineSegs, NodePath, Quat, TextNode, TransparencyAttrib
 
-from vr.sim.rating_panel import PANEL_HEIGHT_M, PANEL_WIDTH_M, RatingInput
-from vr.backends.xrmath import Pose
+from vr.sim import WorldState
+from vr.sim.rating_panel import PANEL_HEIGHT_M, PANEL_WIDTH_M
+from vr.sim.types import RatingPanelState
+
+MISSED_CLICK_HINT = "Put the centre of the view on a number, then click"
 
 TEXT = (0.95, 0.96, 1.0, 1.0)
 MARKER = (0.25, 0.65, 1.0, 1.0)
@@ -39,36 +44,42 @@ def _text(parent: NodePath, text: str, x: float, z: float, scale: float, align=T
 
 
 class RatingPanelView:
-    """Shown while a rating is asked; rebuilt for each new question (a few nodes, once)."""
+    """Shown while a rating is asked; rebuilt for each new question (a few nodes, once).
+
+    The panel hangs under a rig that rides with a distraction session's glide (the session places
+    it in the seat's frame). ``aspect2d``: draw the desktop's reticle there while a panel is up (not
+    in the distraction game, which draws its own). ``hud``: where a click off the numbers is told.
+    """
 
     HEADSET_HINT = "Trigger to answer, or look at a number for 2 seconds"
     DESKTOP_HINT = "Click to answer, or look at a number for 2 seconds"
 
-    def __init__(self, render: NodePath, hint: str = HEADSET_HINT) -> None:
-        """``hint``: how to answer, under the numbers (the headset's trigger, the desktop's click)."""
+    def __init__(self, render: NodePath, hint: str = HEADSET_HINT, aspect2d: NodePath | None = None,
+                 hud=None) -> None:
         self.hint = hint
-        self.root = render.attachNewNode("rating-panel")
+        self.hud = hud
+        self.rig = render.attachNewNode("rating-rig")
+        self.root = self.rig.attachNewNode("rating-panel")
         self.root.setShaderOff(1)
         self.root.setLightOff(1)
         self.root.setTransparency(TransparencyAttrib.MAlpha)
         self.root.hide()
-        self._scale_name = ""
+        self.reticle = _reticle(aspect2d) if aspect2d is not None else None
+        self._built: tuple | None = None
         self._content: NodePath | None = None
         self._marker: NodePath | None = None
         self._hover: NodePath | None = None
-        self._dwell: NodePath | None = None
         self._slots: list[float] = []
+        self._missed = 0
 
-    def _build(self, rating: RatingInput) -> None:
-        scale, place = rating.scale, rating.placement
-        assert scale is not None and place is not None
+    def _build(self, panel: RatingPanelState) -> None:
         if self._content is not None:
             self._content.removeNode()
         content = self.root.attachNewNode("content")
         w, h = PANEL_WIDTH_M, PANEL_HEIGHT_M
         _card(content, "back", -w / 2, w / 2, -h / 2, h / 2, (0.08, 0.1, 0.14, 0.9))
-        _text(content, scale.question, 0.0, h / 2 - 0.09, 0.065)
-        ticks = scale.ticks
+        _text(content, panel.question, 0.0, h / 2 - 0.09, 0.065)
+        ticks = panel.ticks
         slot_w = 0.9 * w / len(ticks)
         self._slots = [(-0.45 * w) + (i + 0.5) * slot_w for i in range(len(ticks))]
         row_z = (0.42 - 0.5) * h
@@ -76,37 +87,78 @@ class RatingPanelView:
         self._marker.setY(-0.001)
         self._hover = _card(content, "hover", -slot_w / 2, slot_w / 2, row_z - 0.045, row_z - 0.032, HOVER)
         self._hover.setY(-0.002)
-        self._dwell = self._hover
         for x, tick in zip(self._slots, ticks):
             _text(content, str(tick), x, row_z, 0.06 if len(ticks) <= 6 else 0.05)
-        _text(content, scale.low_label, -0.45 * w, row_z - 0.095, 0.042, TextNode.ALeft)
-        _text(content, scale.high_label, 0.45 * w, row_z - 0.095, 0.042, TextNode.ARight)
+        _text(content, panel.low_label, -0.45 * w, row_z - 0.095, 0.042, TextNode.ALeft)
+        _text(content, panel.high_label, 0.45 * w, row_z - 0.095, 0.042, TextNode.ARight)
         _text(content, self.hint, 0.0, -h / 2 + 0.04, 0.038)
-        self.root.setPos(*place.center_m)
-        self.root.setH(place.yaw_deg)
+        self.root.setPos(*panel.center_m)
+        self.root.setH(panel.yaw_deg)
         self._content = content
-        self._scale_name = scale.name
 
-    def update(self, rating: RatingInput) -> None:
-        if rating.scale is None:
+    def apply(self, world: WorldState, dt_s: float = 0.0) -> None:
+        """Show ``world``'s panel (reads the world only)."""
+        game = world.game
+        if game is not None:
+            self.rig.setPosHpr(*game.rig_position_m, game.rig_yaw_deg, 0.0, 0.0)
+        else:
+            self.rig.setPosHpr(0.0, 0.0, 0.0, 0.0, 0.0, 0.0)
+        panel = world.rating_panel
+        self.update(panel)
+        if self.reticle is not None:
+            if panel is not None and panel.open and game is None:
+                self.reticle.show()
+            else:
+                self.reticle.hide()
+        if panel is not None and panel.missed_clicks > self._missed:
+            self._missed = panel.missed_clicks
+            if self.hud is not None:
+                self.hud.show_alert(MISSED_CLICK_HINT, 3.0)
+
+    @property
+    def shown(self) -> bool:
+        return not self.root.isHidden()
+
+    def update(self, panel: RatingPanelState | None) -> None:
+        if panel is None or not panel.open:
             self.root.hide()
-            self._scale_name = ""
+            self._built = None
             return
-        if rating.scale.name != self._scale_name:
-            self._build(rating)
+        key = (panel.scale, panel.center_m, panel.yaw_deg)
+        if key != self._built:
+            self._build(panel)
+            self._built = key
         self.root.show()
-        ticks = rating.scale.ticks
-        index = min(range(len(ticks)), key=lambda i: abs(ticks[i] - rating.value))
+        ticks = panel.ticks
+        index = min(range(len(ticks)), key=lambda i: abs(ticks[i] - panel.value))
         self._marker.setX(self._slots[index])
-        if rating.hover is None:
+        if panel.hover is None:
             self._hover.hide()
         else:
             self._hover.show()
-            self._hover.setX(self._slots[ticks.index(rating.hover)])
-            self._hover.setSx(max(0.05, rating.dwell_fraction))
+            self._hover.setX(self._slots[ticks.index(panel.hover)])
+            self._hover.setSx(max(0.05, panel.dwell))
 
     def destroy(self) -> None:
-        self.root.removeNode()
+        self.rig.removeNode()
+        if self.reticle is not None:
+            self.reticle.removeNode()
+
+
+def _reticle(aspect2d: NodePath) -> NodePath:
+    """A small cross at the centre of the window (the head ray), dark-edged so it reads on any scene."""
+    root = aspect2d.attachNewNode("rating-reticle")
+    for thickness, color in ((5.0, (0.05, 0.08, 0.12, 0.85)), (2.0, (0.95, 0.96, 1.0, 1.0))):
+        lines = LineSegs("reticle")
+        lines.setThickness(thickness)
+        lines.setColor(*color)
+        for a, b in (((-0.04, 0, 0), (-0.012, 0, 0)), ((0.012, 0, 0), (0.04, 0, 0)),
+                     ((0, 0, -0.04), (0, 0, -0.012)), ((0, 0, 0.012), (0, 0, 0.04))):
+            lines.moveTo(*a)
+            lines.drawTo(*b)
+        root.attachNewNode(lines.create())
+    root.hide()
+    return root
 
 
 class HandsView:
@@ -136,7 +188,8 @@ class HandsView:
             node.hide()
             self.hands[hand] = node
 
-    def update(self, poses: dict[str, Pose | None], show_rays: bool) -> None:
+    def update(self, poses: dict, show_rays: bool) -> None:
+        """``poses``: hand -> a pose with ``position_m`` and ``quat_xyzw`` (scene frame), or None."""
         for hand, node in self.hands.items():
             pose = poses.get(hand)
             if pose is None:

@@ -24,6 +24,7 @@ import numpy as np
 
 from vr.config import SceneConfig
 from vr.config.distraction import DistractionProfileConfig
+from vr.sim.rating_panel import RatingPanel, panel_ratings
 from vr.sim.companion import CompanionVoice, companion_turns
 from vr.sim.distraction_world import COMPANION_OFFSET_M, GameState, build_world, sample_event
 from vr.sim.game import Targets
@@ -60,6 +61,7 @@ class DistractionSession:
         self.in_phase = False
         self.phase_started_s = 0.0
         self.prompt: str | None = None
+        self.panel = RatingPanel()   # the in-scene rating panel, answered by the patient's pointing
         self.last = {"pain": None, "suds": None}
         self.breathing_on = profile.breathing.on_at_start
         self.breath_t = 0.0
@@ -95,9 +97,10 @@ class DistractionSession:
         self.t_s += dt_s
         t = self.t_s
         self.head = inputs.head
+        ratings = panel_ratings(self.panel, self.prompt, inputs, dt_s)   # as asked when the step began
         for cmd in inputs.commands:
             events += self._command(cmd)
-        for rating in inputs.ratings:
+        for rating in ratings:
             events += self._rating(rating)
         running = self.mode == "running"
         if running and t >= self.profile.safety.max_session_min * 60.0:

@@ -81,7 +81,8 @@ def build_world(session: DistractionSession, engaged: bool) -> WorldState:
         scene=session.profile.scene if playing else session.profile.safety.safe_scene,
         step_index=session.phase, step_name=name, step_t_s=session.t_s - session.phase_started_s,
         intensity=tg.difficulty, dialogue_intensity=0.0, head=session.world_head, humans=companion_state(session),
-        last_suds=session.last["suds"], last_pain=session.last["pain"], rating_prompt=session.prompt, game=game)
+        last_suds=session.last["suds"], last_pain=session.last["pain"], rating_prompt=session.prompt, game=game,
+        rating_panel=session.panel.state())
 
 
 def sample_event(world: WorldState) -> Event:

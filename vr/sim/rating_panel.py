@@ -11,8 +11,11 @@ of the patient, at eye height, facing them. The patient answers in whichever way
 The desktop preview uses the same logic with the mouse (``mouse_pointers``): mouse-look turns the
 head, so the screen centre is both the gaze and the pointer, and a click is the trigger.
 
-Pure logic (no Panda3D): the panel's placement, the ray hit, the marker, the dwell timer. The
-view (``vr.render.rating_panel``) draws what this decides.
+This is session state: the sources send raw pointing (``FrameInputs.gaze`` and ``hands``, rays in
+the session's frame) while a rating is asked; ``RatingPanel.step`` runs inside ``Session.step``
+and ``DistractionSession.step``, so the answer is decided by the core, recorded with the inputs
+and replayed exactly. The world carries what it decided (``WorldState.rating_panel``); the view
+(``vr.render.rating_panel``) only draws that.
 """
 
 from __future__ import annotations
@@ -22,14 +25,13 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from vr.sim import HeadPose, Rating
+from vr.sim.types import TRIGGER_OFF, TRIGGER_ON, FrameInputs, HeadPose, Pointer, Rating, RatingPanelState
 
 DWELL_S = 2.0
 PANEL_DISTANCE_M = 1.3
 PANEL_WIDTH_M = 1.1
 PANEL_HEIGHT_M = 0.5
 STICK_DEADZONE = 0.25
-TRIGGER_ON, TRIGGER_OFF = 0.7, 0.3   # hysteresis, so a half-pressed trigger does not chatter
 
 
 @dataclass(frozen=True)
@@ -100,22 +102,6 @@ def head_ray(head: HeadPose) -> tuple[tuple[float, float, float], tuple[float, f
     return head.position_m, (-math.sin(h) * math.cos(p), math.cos(h) * math.cos(p), math.sin(p))
 
 
-@dataclass
-class Pointer:
-    """One frame of the patient's pointing: a ray, how far the stick is pushed, the trigger.
-
-    ``source``: the rating's ``source`` when this pointer gives it; empty for the headset's own
-    names (``headset_controller`` for a hand, ``headset_gaze`` for the gaze).
-    """
-
-    origin: tuple[float, float, float]
-    direction: tuple[float, float, float]
-    stick_x: float = 0.0
-    trigger: float = 0.0
-    hand: str = ""
-    source: str = ""
-
-
 class RatingInput:
     """The marker, the dwell timer and the trigger edge for the rating being asked, if any."""
 
@@ -132,11 +118,17 @@ class RatingInput:
         self._trigger_down = True          # a trigger already held when the panel opens does not answer it
         self._unmoved: int | None = None   # with still_gaze_waits: the number looked at since the panel opened
         self.pulses: list[str] = []        # hands to buzz this frame (the marker moved, a rating recorded)
+        self.missed_click = False          # a mouse click this frame landed off the row of numbers
 
-    def update(self, prompt: str | None, head: HeadPose, gaze: Pointer, hands: list[Pointer],
+    def update(self, prompt: str | None, head: HeadPose, gaze: Pointer, hands: list[Pointer] | tuple[Pointer, ...],
                dt_s: float) -> Rating | None:
-        """Advance one frame; returns the rating when the patient gives one."""
+        """Advance one frame; returns the rating when the patient gives one.
+
+        A hand whose ``source`` is 'mouse' points only while it is on a number: a click off the row
+        records nothing (the desktop patient has no thumbstick to have set the marker, so the click
+        would record a value nobody chose) and sets ``missed_click``."""
         self.pulses = []
+        self.missed_click = False
         if prompt is None or prompt not in SCALES:
             self.scale = None
             return None
@@ -149,6 +141,12 @@ class RatingInput:
             self._trigger_down = any(h.trigger > TRIGGER_OFF for h in hands)
             self._unmoved = self.tick_at(gaze) if self.still_gaze_waits else None
         scale, before = self.scale, self._tick_of(self.value)
+        every = list(hands)   # the trigger's state counts every hand, even a mouse off the numbers
+        mouse_off = [h for h in every if h.source == "mouse" and self.tick_at(h) is None]
+        if mouse_off:
+            if any(h.trigger >= TRIGGER_ON for h in mouse_off) and not self._trigger_down:
+                self.missed_click = True
+            hands = [h for h in every if h not in mouse_off]
         for hand in hands:
             if abs(hand.stick_x) > STICK_DEADZONE:
                 self.value = min(scale.high, max(scale.low, self.value + hand.stick_x * scale.speed_per_s * dt_s))
@@ -167,13 +165,13 @@ class RatingInput:
         if self._tick_of(self.value) != before:
             self.pulses += [h.hand for h in hands if h.hand]
         pressing = [h for h in hands if h.trigger >= TRIGGER_ON]
-        released = all(h.trigger <= TRIGGER_OFF for h in hands)
+        released = all(h.trigger <= TRIGGER_OFF for h in every)
         answer, via = None, ""
         if pressing and not self._trigger_down:
             answer, via = float(round(self.value)), pressing[0].source or "headset_controller"
         elif self.hover is not None and not pointed and self.dwell_s >= DWELL_S:
             answer, via = float(self.hover), gaze.source or "headset_gaze"
-        self._trigger_down = bool(pressing) or (self._trigger_down and not released)
+        self._trigger_down = any(h.trigger >= TRIGGER_ON for h in every) or (self._trigger_down and not released)
         if answer is None:
             return None
         self.pulses += [h.hand for h in hands if h.hand]
@@ -204,17 +202,72 @@ class RatingInput:
         return ticks[slot] if 0.05 <= u <= 0.95 else None
 
 
-def mouse_pointers(rating: RatingInput, head: HeadPose, clicked: bool) -> tuple[Pointer, list[Pointer]]:
-    """The desktop's pointing for ``RatingInput.update``: (gaze, hands).
+def mouse_pointers(head: HeadPose, pressed: bool) -> tuple[Pointer, tuple[Pointer, ...]]:
+    """The desktop's pointing while a rating is asked: (gaze, hands) for ``FrameInputs``.
 
     Mouse-look turns the head, so the screen centre is the head ray: it is the gaze (dwell, source
-    ``desktop_gaze``) and, on the frame of a left click, a pointer with its trigger pressed (source
-    ``mouse``). A click off the row of numbers gives no pointer: a trigger records the marker, and
-    a desktop patient has no thumbstick to have set it, so it would record a value nobody chose.
-    ``head`` is in the frame the panel was placed in. Use with ``RatingInput(still_gaze_waits=True)``.
+    ``desktop_gaze``) and, while the left button counts as pressed, a pointer with its trigger
+    pressed (source ``mouse``; the core ignores it off the row of numbers). ``head`` is in the
+    session's frame, where the panel is placed.
     """
     origin, direction = head_ray(head)
     gaze = Pointer(origin, direction, source="desktop_gaze")
-    if not clicked or rating.tick_at(gaze) is None:
-        return gaze, []
-    return gaze, [Pointer(origin, direction, trigger=1.0, source="mouse")]
+    return gaze, ((Pointer(origin, direction, trigger=1.0, source="mouse"),) if pressed else ())
+
+
+class RatingPanel:
+    """The session's rating panel: a ``RatingInput`` that a still gaze does not answer, stepped
+    with the raw pointing of each step, and the counters a source's haptics follow."""
+
+    def __init__(self) -> None:
+        self.input = RatingInput(still_gaze_waits=True)
+        self._buzzes: dict[str, int] = {}
+        self._answers = 0
+        self._missed = 0
+        self._used = False
+        self._last_scale: Scale | None = None
+
+    def step(self, prompt: str | None, inputs: FrameInputs, dt_s: float) -> Rating | None:
+        """One step: ``prompt`` is the scale asked now (None: none, or answered this step by other means).
+        Without pointing (``inputs.gaze`` None) an open panel holds still, and closes once nothing is asked."""
+        r = self.input
+        if inputs.gaze is None:
+            if prompt is None and r.scale is not None:
+                r.update(None, inputs.head, Pointer((0.0, 0.0, 0.0), (0.0, 1.0, 0.0)), (), dt_s)
+            return None
+        answer = r.update(prompt, inputs.head, inputs.gaze, inputs.hands, dt_s)
+        if r.scale is not None:
+            self._used, self._last_scale = True, r.scale
+        self._missed += r.missed_click
+        for hand in dict.fromkeys(r.pulses):
+            self._buzzes[hand] = self._buzzes.get(hand, 0) + 1
+        if answer is not None:
+            self._used = True
+            self._answers += 1
+        return answer
+
+    def state(self) -> RatingPanelState | None:
+        """What the world shows of the panel (None until it is first used)."""
+        r, scale = self.input, self.input.scale or self._last_scale
+        if not self._used or scale is None:
+            return None
+        place = r.placement
+        return RatingPanelState(
+            open=r.scale is not None, scale=scale.name, question=scale.question, low_label=scale.low_label,
+            high_label=scale.high_label, ticks=tuple(scale.ticks),
+            center_m=place.center_m if place is not None else (0.0, 0.0, 0.0),
+            yaw_deg=place.yaw_deg if place is not None else 0.0, value=r.value, hover=r.hover,
+            dwell=r.dwell_fraction, buzzes=tuple(sorted(self._buzzes.items())), answers=self._answers,
+            missed_clicks=self._missed)
+
+
+def panel_ratings(panel: RatingPanel, prompt: str | None, inputs: FrameInputs, dt_s: float) -> tuple[Rating, ...]:
+    """A step's ratings: the inputs' own (keys, the console, a synthetic patient), then the panel's
+    answer. ``prompt`` is the scale the session asks as the step begins; a rating of that scale in
+    the inputs answers it, so the panel closes in the same step rather than answering twice."""
+    ratings = inputs.ratings
+    if inputs.gaze is None and panel.input.scale is None:
+        return ratings   # nobody points and nothing is shown: the synthetic patient's and replay's usual step
+    asked = None if any(r.scale == prompt for r in ratings) else prompt
+    answer = panel.step(asked, inputs, dt_s)
+    return ratings + ((answer,) if answer is not None else ())

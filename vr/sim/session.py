@@ -18,6 +18,7 @@ from vr.sim.crowd import POSTURE_SEATED, Crowd, Places
 from vr.sim.exposure import ExposureEngine, TalkAsked
 from vr.sim.gaze import Gaze
 from vr.sim.params import StepParams, resolve
+from vr.sim.rating_panel import RatingPanel, panel_ratings
 from vr.sim.social import Social
 from vr.sim.talk import NEUTRAL, Talk
 from vr.sim.types import Event, FrameInputs, HeadPose, HumansState, WorldState
@@ -75,6 +76,7 @@ class Session:
         self.gaze = Gaze(self.n)
         self.social = Social(self.n, self.rng)
         self.engine = ExposureEngine(profile)
+        self.panel = RatingPanel()   # the in-scene rating panel, answered by the patient's pointing
         self.talk = Talk(lines, line_bands)
         self._distance = np.full(self.n, np.inf)
         self.params: StepParams = resolve(profile.steps[0], profile.safety)
@@ -129,7 +131,8 @@ class Session:
         self.t_s += dt_s
         self.head = inputs.head
         restage = False
-        for item in self.engine.update(self.t_s, dt_s, inputs.commands, inputs.ratings):
+        for item in self.engine.update(self.t_s, dt_s, inputs.commands, panel_ratings(self.panel, self.engine.prompt,
+                                                                                       inputs, dt_s)):
             if isinstance(item, Event):
                 events.append(item)
             elif isinstance(item, TalkAsked):   # the humans' talk decides, in the command's place
@@ -210,7 +213,7 @@ class Session:
             intensity=self.params.intensity if exposing else 0.0,
             dialogue_intensity=self.params.dialogue_intensity if exposing else 0.0,
             head=self.head, humans=humans, last_suds=e.last["suds"], last_pain=e.last["pain"],
-            rating_prompt=e.prompt)
+            rating_prompt=e.prompt, rating_panel=self.panel.state())
 
     def _looking_at(self, world: WorldState, idx: np.ndarray) -> str | None:
         """The human whose eyes are nearest the patient's line of sight (within LOOKING_AT_DEG), if any."""

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
 import numpy as np
@@ -86,9 +86,37 @@ class SpokenLine:
     method: str = "model"
 
 
+TRIGGER_ON, TRIGGER_OFF = 0.7, 0.3   # a trigger pressed, released (hysteresis, so a half-press does not chatter)
+
+
+@dataclass(frozen=True)
+class Pointer:
+    """One frame of the patient's pointing, in the session's frame: a ray, a thumbstick, a trigger.
+
+    ``origin`` (metres) and unit ``direction``; ``stick_x`` the thumbstick or trackpad across
+    (-1..1); ``trigger`` 0..1 (a desktop click is 1 while the button is held); ``hand``
+    'left'/'right' for a controller (haptics go to it), empty for the gaze or the mouse;
+    ``source`` the rating's source when this pointer gives one (empty: ``headset_controller``
+    for a hand, ``headset_gaze`` for the gaze).
+    """
+
+    origin: tuple[float, float, float]
+    direction: tuple[float, float, float]
+    stick_x: float = 0.0
+    trigger: float = 0.0
+    hand: str = ""
+    source: str = ""
+
+
 @dataclass(frozen=True)
 class FrameInputs:
-    """Everything from outside the core that one step consumes (all of it is logged)."""
+    """Everything from outside the core that one step consumes (all of it is logged).
+
+    ``gaze`` and ``hands``: the patient's raw pointing (the head's line of sight, controllers or
+    the mouse) while a rating is asked; the core's rating panel (``vr.sim.rating_panel``) turns
+    them into the marker, the dwell and the answer. None / empty when the source does not point
+    (the synthetic patient rates directly, in ``ratings``).
+    """
 
     head: HeadPose
     commands: tuple[Command, ...] = ()
@@ -97,12 +125,16 @@ class FrameInputs:
     lines: tuple[SpokenLine, ...] = ()
     screens: tuple[ScreenScore, ...] = ()   # meaning checks of earlier words (``vr.sim.risk``)
     patient_speaking: bool = False          # the microphone hears the patient now: the humans yield the turn
+    gaze: Pointer | None = None
+    hands: tuple[Pointer, ...] = ()
 
     def then(self, later: FrameInputs) -> FrameInputs:
-        """These inputs and ``later``'s as one step's: ``later``'s head, everything else in order."""
+        """These inputs and ``later``'s as one step's: ``later``'s head and pointing, everything else
+        in order; a trigger pressed here and released by ``later`` still counts (its hands are kept)."""
+        hands = self.hands if (self.pressing and not later.pressing) else later.hands
         return FrameInputs(later.head, self.commands + later.commands, self.ratings + later.ratings,
                            self.said + later.said, self.lines + later.lines, self.screens + later.screens,
-                           self.patient_speaking or later.patient_speaking)
+                           self.patient_speaking or later.patient_speaking, later.gaze, hands)
 
     def plus(self, *, commands: tuple[Command, ...] = (), ratings: tuple[Rating, ...] = (),
              said: tuple[PatientWords, ...] = (), lines: tuple[SpokenLine, ...] = (),
@@ -110,12 +142,50 @@ class FrameInputs:
         """These inputs with more from outside appended (commands queued elsewhere, the worker's answers)."""
         if not (commands or ratings or said or lines or screens or patient_speaking):
             return self
-        return self.then(FrameInputs(self.head, commands, ratings, said, lines, screens, patient_speaking))
+        return replace(self, commands=self.commands + commands, ratings=self.ratings + ratings,
+                       said=self.said + said, lines=self.lines + lines, screens=self.screens + screens,
+                       patient_speaking=self.patient_speaking or patient_speaking)
+
+    def pointing_only(self) -> FrameInputs:
+        """The head and pointing alone: a frame's later steps (its commands and words went with the first)."""
+        return FrameInputs(self.head, gaze=self.gaze, hands=self.hands)
+
+    @property
+    def pressing(self) -> bool:
+        return any(h.trigger >= TRIGGER_ON for h in self.hands)
 
     @property
     def eventful(self) -> bool:
         """Anything but the head pose: what must never be dropped when a frame runs no step."""
-        return bool(self.commands or self.ratings or self.said or self.lines or self.screens or self.patient_speaking)
+        return bool(self.commands or self.ratings or self.said or self.lines or self.screens or self.patient_speaking
+                    or self.pressing)
+
+
+@dataclass(frozen=True)
+class RatingPanelState:
+    """The rating panel as the view draws it (``vr.sim.rating_panel`` decides it; session frame).
+
+    Present once the panel has been used: ``open`` says whether it is shown now. ``ticks`` the numbers in a row, ``value`` the marker, ``hover`` the number looked or pointed at
+    (None: none) with ``dwell`` 0..1 of the 2 s that answer it. ``buzzes``: per hand, how many
+    times the marker has moved under it since the session began, and ``answers`` how many ratings
+    the panel has given: counters, so a source pulses each hand once per change even when a frame
+    runs several steps; ``missed_clicks`` counts desktop clicks that landed off the row of numbers.
+    """
+
+    open: bool
+    scale: str
+    question: str
+    low_label: str
+    high_label: str
+    ticks: tuple[int, ...]
+    center_m: tuple[float, float, float]
+    yaw_deg: float
+    value: float
+    hover: int | None
+    dwell: float
+    buzzes: tuple[tuple[str, int], ...]
+    answers: int
+    missed_clicks: int = 0
 
 
 @dataclass(frozen=True)
@@ -205,3 +275,4 @@ class WorldState:
     last_pain: float | None
     rating_prompt: str | None
     game: GameState | None = None   # a distraction session's game; None in exposure
+    rating_panel: RatingPanelState | None = None   # shown while the patient answers a rating in the scene
