@@ -24,6 +24,7 @@ import numpy as np
 
 from vr.config import SceneConfig
 from vr.config.distraction import DistractionProfileConfig
+from vr.sim.model import SessionModel, distraction_model
 from vr.sim.rating_panel import RatingPanel, panel_ratings
 from vr.sim.companion import CompanionVoice, companion_turns
 from vr.sim.distraction_world import COMPANION_OFFSET_M, GameState, build_world, sample_event
@@ -46,14 +47,28 @@ class DistractionSession:
 
     def __init__(self, profile: DistractionProfileConfig, scene: SceneConfig, seed: int,
                  lines: Mapping[str, str] | None = None) -> None:
-        self.profile = profile
-        self.scene = scene
-        self.seed = int(seed)
-        self.rng = np.random.default_rng(self.seed)
+        self._begin(distraction_model(profile, scene, seed, lines))
+
+    @classmethod
+    def from_model(cls, model: SessionModel) -> DistractionSession:
+        """A new session (its data at the start) for ``model``; the same model, the same session."""
+        self = cls.__new__(cls)
+        self._begin(model)
+        return self
+
+    def _begin(self, model: SessionModel) -> None:
+        if model.kind != "distraction":
+            raise ValueError(f"DistractionSession needs a distraction model, got an {model.kind} one")
+        self.model = model
+        profile = self.profile = model.profile   # the model's fields under the names callers read
+        self.scene, self.seed = model.scene, model.seed
+        self.n, self.ids, self.height_m, self.human_seed = model.n, model.ids, model.height_m, model.human_seed
+        # The data: everything below changes as the session steps.
+        self.rng = model.rng()
         g = profile.glide
         self.glide = Glide(g.speed_mps, g.max_accel_mps2, g.max_turn_deg_s)
         self.targets = Targets(profile.game, profile.difficulty, self.rng)
-        self.talk = Talk(lines)
+        self.talk = Talk(model.lines)
         self._seen_ids: set[str] = set()
         self.t_s = 0.0
         self.mode = "running"
@@ -68,17 +83,12 @@ class DistractionSession:
         self.engaged_s = 0.0
         self.played_s = 0.0
         self.phase_engaged = {}
-        self.n = 1 if profile.companion.enabled else 0
-        self.ids = tuple(f"h{i:03d}" for i in range(self.n))
-        self.height_m = np.full(self.n, 1.68)
-        self.human_seed = self.rng.integers(0, 2**31 - 1, self.n)
         self.voice = CompanionVoice()   # the companion's line, if it speaks
         self._started = False
         self._next_sample = 0.0
         self._next_pain = profile.pain.every_s or None
         self.last_hits = 0   # the companion cheers at every third hit
-        place = scene.patient
-        self.head = HeadPose((0.0, 0.0, place.eye_height_m or 1.2), 0.0)   # in the glide's frame
+        self.head = model.start_head   # in the glide's frame
         self.world_head = self.head
 
     # -- the step ------------------------------------------------------------------------------

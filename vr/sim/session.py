@@ -17,6 +17,7 @@ from vr.config.lines import band_for
 from vr.sim.crowd import POSTURE_SEATED, Crowd, Places
 from vr.sim.exposure import ExposureEngine, TalkAsked
 from vr.sim.gaze import Gaze
+from vr.sim.model import SessionModel, exposure_model
 from vr.sim.params import StepParams, resolve
 from vr.sim.rating_panel import RatingPanel, panel_ratings
 from vr.sim.social import Social
@@ -63,29 +64,36 @@ class Session:
                  lines: Mapping[str, str] | None = None, line_bands: Mapping[str, str] | None = None) -> None:
         """``lines``: the vetted bank (line id -> text); spoken lines outside it are refused.
         ``line_bands``: line id -> band, for the lines a clinician picks (``say_line``)."""
-        self.profile = profile
-        self.scene = scene
-        self.seed = int(seed)
-        self.rng = np.random.default_rng(self.seed)
-        self.places = Places.from_scene(scene)
-        self.n = min(max((s.humans for s in profile.steps), default=0), len(self.places.ids))
-        self.ids = tuple(f"h{i:03d}" for i in range(self.n))
-        self.height_m = np.clip(self.rng.normal(1.70, 0.09, self.n), 1.50, 1.98)
-        self.human_seed = self.rng.integers(0, 2**31 - 1, self.n)
+        self._begin(exposure_model(profile, scene, seed, lines, line_bands))
+
+    @classmethod
+    def from_model(cls, model: SessionModel) -> Session:
+        """A new session (its data at the start) for ``model``; the same model, the same session."""
+        self = cls.__new__(cls)
+        self._begin(model)
+        return self
+
+    def _begin(self, model: SessionModel) -> None:
+        if model.kind != "exposure":
+            raise ValueError(f"Session needs an exposure model, got a {model.kind} one")
+        self.model = model
+        # The model's fields under the names callers read (they are never written).
+        self.profile, self.scene, self.seed, self.places = model.profile, model.scene, model.seed, model.places
+        self.n, self.ids, self.height_m, self.human_seed = model.n, model.ids, model.height_m, model.human_seed
+        # The data: everything below changes as the session steps.
+        self.rng = model.rng()
         self.crowd = Crowd(self.places, self.n, self.rng)
         self.gaze = Gaze(self.n)
         self.social = Social(self.n, self.rng)
-        self.engine = ExposureEngine(profile)
+        self.engine = ExposureEngine(self.profile)
         self.panel = RatingPanel()   # the in-scene rating panel, answered by the patient's pointing
-        self.talk = Talk(lines, line_bands)
+        self.talk = Talk(model.lines, model.line_bands)
         self._distance = np.full(self.n, np.inf)
-        self.params: StepParams = resolve(profile.steps[0], profile.safety)
+        self.params: StepParams = resolve(self.profile.steps[0], self.profile.safety)
         self.t_s = 0.0
         self._started = False
         self._next_sample_s = 0.0
-        place = scene.patient
-        eye = place.eye_height_m or (1.2 if place.posture == "sitting" else 1.6)
-        self.head = HeadPose((place.position_m[0], place.position_m[1], eye), place.yaw_deg)
+        self.head = model.start_head
 
     @property
     def min_distance_m(self) -> float:
