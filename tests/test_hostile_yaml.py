@@ -175,3 +175,30 @@ def test_printable_leaves_ordinary_text_alone() -> None:
     assert printable("Café – 3 humans, 😀") == "Café – 3 humans, 😀"
     assert printable("a\x1b[2Jb\u202e") == "a\\x1b[2Jb\\u202e"
     assert printable("one\ntwo\x07", keep_newlines=True) == "one\ntwo\\x07"
+
+
+def test_the_fuzz_bench_keeps_a_fault_and_finds_none_in_a_short_run(tmp_path: Path) -> None:
+    """bench/fuzz_config.py is only worth its figures if a fault counts: one is planted, then the
+    real readers take a few seconds of mutated shipped files with none."""
+    import random
+
+    sys.path.insert(0, str(ROOT / "bench"))
+    try:
+        import fuzz_config as fuzz
+    finally:
+        sys.path.remove(str(ROOT / "bench"))
+
+    planted = fuzz.Tally(tmp_path / "kept", "scene")
+    path = tmp_path / "input.yaml"
+
+    def broken(p: Path) -> str:
+        return {"x": 1}[p.read_text()[:1]]   # a KeyError, as a reader's bug would raise
+
+    fuzz.run_one(broken, path, b"room: {}", planted, slow_s=5.0)
+    assert planted.counts["tracebacks"] == 1 and len(planted.failures) == 1
+    assert "KeyError" in planted.failures[0] and (tmp_path / "kept" / "scene-0.yaml").read_bytes() == b"room: {}"
+    for kind in ("scene", "lines"):
+        tally = fuzz.Tally(tmp_path / "kept", kind)
+        tried = fuzz.mutations(kind, 2.0, tally, path, random.Random(7), slow_s=30.0)
+        assert tried > 0 and tally.counts["tracebacks"] == 0, tally.failures
+        assert tally.counts["refused"] > 0   # the mutations do hurt
