@@ -5,6 +5,7 @@
 #
 #   scripts/setup.sh          the toolkit
 #   scripts/setup.sh --test   the toolkit and what the tests need
+#   scripts/setup.sh --fuzz   that, and the coverage-guided fuzzer bench/fuzz_config.py uses (atheris)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -12,8 +13,9 @@ extras=""
 for arg in "$@"; do
   case "$arg" in
     --test) extras="[test]" ;;
-    -h|--help) sed -n '2,8p' "$0"; exit 0 ;;
-    *) echo "setup.sh: unknown option $arg (use --test)" >&2; exit 2 ;;
+    --fuzz) extras="[test,fuzz]" ;;
+    -h|--help) sed -n '2,9p' "$0"; exit 0 ;;
+    *) echo "setup.sh: unknown option $arg (use --test or --fuzz)" >&2; exit 2 ;;
   esac
 done
 
