@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 
+from ci_rules import pytest_make_collect_report, pytest_runtest_makereport  # noqa: F401 - the CI rule's hooks
 from vr.config import ProfileConfig, SceneConfig, load_profile, load_scene
 
 ROOT = Path(__file__).resolve().parents[1]
