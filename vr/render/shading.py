@@ -14,13 +14,10 @@ from panda3d.core import NodePath, Shader, ShaderAttrib
 
 MAX_LIGHTS = 8
 
-_VERT_LIT = """
-#version 130
-%(skin_decl)s
-uniform mat4 p3d_ModelViewProjectionMatrix;
-uniform mat4 p3d_ModelViewMatrix;
-uniform mat3 p3d_NormalMatrix;
-uniform vec4 p3d_ColorScale;
+# The lights and the light loop, shared with the instanced crowd's shader (vr.render.crowd_view):
+# ``toolkit_light(pos, n)`` is the light reaching a view-space point with unit normal ``n``, in
+# linear light; a colour ``c`` (sRGB) is then ``sqrt(clamp(c * c * light, 0, 1))``.
+LIGHTS_GLSL = """
 uniform struct { vec4 ambient; } p3d_LightModel;
 uniform struct p3d_LightSourceParameters {
     vec4 color;
@@ -30,19 +27,7 @@ uniform struct p3d_LightSourceParameters {
     float spotExponent;
     vec3 attenuation;
 } p3d_LightSource[%(n)d];
-in vec4 p3d_Vertex;
-in vec3 p3d_Normal;
-in vec4 p3d_Color;
-out vec4 v_color;
-void main() {
-    vec4 vertex = p3d_Vertex;
-    vec3 normal = p3d_Normal;
-    %(skin_code)s
-    gl_Position = p3d_ModelViewProjectionMatrix * vertex;
-    vec3 pos = (p3d_ModelViewMatrix * vertex).xyz;
-    vec3 n = normalize(p3d_NormalMatrix * normal);
-    vec4 c = p3d_Color * p3d_ColorScale;
-    vec3 base = c.rgb * c.rgb;
+vec3 toolkit_light(vec3 pos, vec3 n) {
     vec3 light = p3d_LightModel.ambient.rgb * p3d_LightModel.ambient.rgb;
     for (int i = 0; i < %(n)d; ++i) {
         vec3 color = p3d_LightSource[i].color.rgb;
@@ -59,11 +44,36 @@ void main() {
         }
         light += color * (max((dot(n, l) + 0.25) * 0.8, 0.0) * fall);
     }
-    v_color = vec4(sqrt(clamp(base * light, 0.0, 1.0)), c.a);
+    return light;
 }
 """
 
-_FRAG_FLAT = """
+_VERT_LIT = """
+#version 130
+%(skin_decl)s
+uniform mat4 p3d_ModelViewProjectionMatrix;
+uniform mat4 p3d_ModelViewMatrix;
+uniform mat3 p3d_NormalMatrix;
+uniform vec4 p3d_ColorScale;
+%(lights)s
+in vec4 p3d_Vertex;
+in vec3 p3d_Normal;
+in vec4 p3d_Color;
+out vec4 v_color;
+void main() {
+    vec4 vertex = p3d_Vertex;
+    vec3 normal = p3d_Normal;
+    %(skin_code)s
+    gl_Position = p3d_ModelViewProjectionMatrix * vertex;
+    vec3 pos = (p3d_ModelViewMatrix * vertex).xyz;
+    vec3 n = normalize(p3d_NormalMatrix * normal);
+    vec4 c = p3d_Color * p3d_ColorScale;
+    vec3 base = c.rgb * c.rgb;
+    v_color = vec4(sqrt(clamp(base * toolkit_light(pos, n), 0.0, 1.0)), c.a);
+}
+"""
+
+FRAG_FLAT = """
 #version 130
 in vec4 v_color;
 out vec4 o_color;
@@ -98,9 +108,9 @@ def lit_shader(lights: int, skinned: bool = False) -> Shader:
     n = max(1, min(int(lights), MAX_LIGHTS))
     key = (n, skinned)
     if key not in _CACHE:
-        vert = _VERT_LIT % {"n": n, "skin_decl": _SKIN_DECL if skinned else "",
+        vert = _VERT_LIT % {"lights": LIGHTS_GLSL % {"n": n}, "skin_decl": _SKIN_DECL if skinned else "",
                             "skin_code": _SKIN_CODE if skinned else ""}
-        _CACHE[key] = Shader.make(Shader.SL_GLSL, vert, _FRAG_FLAT)
+        _CACHE[key] = Shader.make(Shader.SL_GLSL, vert, FRAG_FLAT)
     return _CACHE[key]
 
 
