@@ -57,16 +57,27 @@ def offscreen_or_skip(start):
         pytest.skip(f"no offscreen OpenGL here: {e}")
 
 
-def wait_for_event(out: Path, kind: str, timeout_s: float = 30.0) -> bool:
-    """Wait until the record in ``out`` holds an event of ``kind`` (the writer flushes every 0.1 s)."""
+def wait_for_event(out: Path, kind: str, timeout_s: float = 30.0, count: int = 1) -> bool:
+    """Wait until the record in ``out`` holds ``count`` events of ``kind`` (the writer flushes every 0.1 s)."""
     needle = f'"kind":"{kind}"'
     events = out / "events.jsonl"
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
-        if events.exists() and needle in events.read_text(encoding="utf-8"):
+        if events.exists() and events.read_text(encoding="utf-8").count(needle) >= count:
             return True
         time.sleep(0.1)
     return False
+
+
+def _listening(path: str) -> bool:
+    import socket
+
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as s:
+        try:
+            s.connect(path)
+        except OSError:
+            return False
+    return True
 
 
 @pytest.fixture
@@ -82,8 +93,10 @@ def display():
     number = 90 + os.getpid() % 9
     proc = subprocess.Popen(["Xvfb", f":{number}", "-screen", "0", "1280x800x24", "-nolisten", "tcp"],
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    time.sleep(1.0)
-    assert proc.poll() is None, "Xvfb did not start"
+    deadline = time.monotonic() + 30.0
+    while not _listening(f"/tmp/.X11-unix/X{number}") and proc.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.05)   # until the server accepts a connection on its socket
+    assert proc.poll() is None and _listening(f"/tmp/.X11-unix/X{number}"), "Xvfb did not start"
     yield f":{number}"
     proc.terminate()
     proc.wait(timeout=10)

@@ -47,9 +47,14 @@ def open_preview(display: str, profile: str, out, *extra: str):
     # Keys count from the first frames on (the window can take several seconds to draw them).
     assert wait_for_event(Path(out), "frame_stats"), "the preview never drew a frame"
 
-    def key(name: str, wait: float = 1.5) -> None:
+    def key(name: str, until: tuple[str, int] | None = None) -> None:
+        """Press ``name``; with ``until`` (kind, count), wait until the record holds that many of
+        that event: two keys in one frame would both be read against the same world (space
+        twice would pause twice), so each waits for the last one's effect. X keeps keys in
+        order, so a key with no event of its own (T opens the words box) needs no wait."""
         xdo(display, "key", "--window", window, name)
-        time.sleep(wait)
+        if until is not None:
+            assert wait_for_event(Path(out), until[0], count=until[1]), f"{name}: no {until[0]} #{until[1]} recorded"
 
     return proc, window, key
 
@@ -58,15 +63,15 @@ def test_keys_in_the_preview_window_drive_the_session(display, tmp_path):
     out = tmp_path / "session"
     proc, window, key = open_preview(display, "demo_tour.yaml", out)
     try:
-        key("Up")          # step up
-        key("7")           # SUDS 70
+        key("Up", ("clinician_command", 1))      # step up
+        key("7", ("rating", 1))                  # SUDS 70
         key("t")           # the patient's words: P and digits are letters while the box is open
         xdo(display, "type", "--window", window, "--delay", "60", "sorry, perhaps 7 minutes")
-        key("Return")
-        key("space")       # pause
-        key("space")       # resume
-        key("p")           # panic
-        key("Escape", 3.0)  # end the session
+        key("Return", ("patient_said", 1))
+        key("space", ("clinician_command", 2))   # pause
+        key("space", ("clinician_command", 3))   # resume
+        key("p", ("panic", 1))
+        key("Escape")      # end the session
         proc.wait(timeout=60)
     finally:
         if proc.poll() is None:
@@ -98,10 +103,25 @@ def test_replay_window_seeks_with_the_arrow_keys(display, tmp_path):
     try:
         window = find_window(display, "vr replay")
         assert window, "the replay window appeared"
-        time.sleep(2.0)
-        for key in ("Right", "Right", "space"):
-            xdo(display, "key", "--window", window, key)
-            time.sleep(1.0)
+
+        def shown_s() -> float:
+            """The replay time of the latest screenshot (one every 2 s of replay time), -1 before the first."""
+            return max((float(p.stem.split("_t")[1].rstrip("s")) for p in shots.glob("*.png")), default=-1.0)
+
+        def until(condition, timeout_s: float = 30.0) -> bool:
+            deadline = time.monotonic() + timeout_s
+            while not condition() and time.monotonic() < deadline:
+                time.sleep(0.1)
+            return condition()
+
+        assert until(lambda: shown_s() >= 0.0), "the replay is running"
+        for seek in (1, 2):
+            # Each Right seeks 10 s on: a picture 9 s later than the last comes within 5 s, which
+            # playing alone (1 s a second, the last picture up to 2 s old) cannot give.
+            before = shown_s()
+            xdo(display, "key", "--window", window, "Right")
+            assert until(lambda: shown_s() >= before + 9.0, 5.0), f"seek {seek}: {before} s, then {shown_s()} s"
+        xdo(display, "key", "--window", window, "space")
         xdo(display, "key", "--window", window, "Escape")
         proc.wait(timeout=60)
     finally:
@@ -117,16 +137,15 @@ def test_distraction_in_the_preview_window(display, tmp_path):
     out = tmp_path / "session"
     proc, window, key = open_preview(display, "needle_reef.yaml", out, "--no-dialogue")
     try:
-        key("3")            # pain 3, before the procedure
-        key("n")            # phase 1 starts
-        xdo(display, "click", "--window", window, "1")   # a throw at the reticle
-        time.sleep(1.0)
-        key("b")            # breathing pacer off (the profile starts with it on)
-        key("6")            # pain 6, during
-        key("n")            # phase 2 (ends phase 1)
-        key("e")            # phase 2 ends
-        key("minus")        # pain 10
-        key("Escape", 3.0)
+        key("3", ("rating", 1))              # pain 3, before the procedure
+        key("n", ("phase_started", 1))       # phase 1 starts
+        xdo(display, "click", "--window", window, "1")   # a throw at the reticle (the game's, no event of its own)
+        key("b", ("breathing", 1))           # breathing pacer off (the profile starts with it on)
+        key("6", ("rating", 2))              # pain 6, during
+        key("n", ("phase_started", 2))       # phase 2 (ends phase 1)
+        key("e", ("phase_ended", 2))         # phase 2 ends
+        key("minus", ("rating", 3))          # pain 10
+        key("Escape")
         proc.wait(timeout=60)
     finally:
         if proc.poll() is None:
