@@ -37,9 +37,10 @@ SKY_RADIUS_M = 150.0       # inside the camera's far plane (200 m)
 SKY_RGB, SURFACE_RGB = (0.45, 0.64, 0.90), (0.30, 0.62, 0.70)
 CLEAR_M = 2.2              # no snowflake or speck comes nearer the rig's axis than this
 LAND_BIN, SKY_BIN = "vr-landscape", "vr-sky"
-_LIT_OUT = "v_color = vec4(sqrt(clamp(base * light, 0.0, 1.0)), c.a);"
+_LIT_OUT = "v_color = vec4(sqrt(clamp(base * toolkit_light(pos, n), 0.0, 1.0)), c.a);"
 _FOG_OUT = ("float haze = p3d_Fog.density * length(pos);\n"
-            "    v_color = vec4(mix(p3d_Fog.color.rgb, sqrt(clamp(base * light, 0.0, 1.0)), exp(-haze * haze)), c.a);")
+            "    v_color = vec4(mix(p3d_Fog.color.rgb, sqrt(clamp(base * toolkit_light(pos, n), 0.0, 1.0)), "
+            "exp(-haze * haze)), c.a);")
 _FOG_DECL = "uniform struct { vec4 color; float density; float start; float end; float scale; } p3d_Fog;\n"
 _FOGGED: dict[int, Shader] = {}
 
