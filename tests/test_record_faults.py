@@ -44,6 +44,18 @@ def feed(writer, start, count):
         time.sleep(0.002)
 
 
+def until(condition, timeout_s: float = 30.0) -> None:
+    """Wait for the writer thread to reach ``condition``."""
+    deadline = time.monotonic() + timeout_s
+    while not condition():
+        assert time.monotonic() < deadline, "the writer did not get there"
+        time.sleep(0.01)
+
+
+def lines_in(path) -> int:
+    return path.read_bytes().count(b"\n") if path.exists() else 0
+
+
 @pytest.mark.parametrize("call,code", [("write", errno.ENOSPC), ("write", errno.EROFS), ("fsync", errno.EIO)])
 def test_the_session_goes_on_and_nothing_written_is_lost(tmp_path, monkeypatch, call, code):
     flaky = FlakyOs(call, code)
@@ -51,11 +63,11 @@ def test_the_session_goes_on_and_nothing_written_is_lost(tmp_path, monkeypatch, 
     alerts: list[str] = []
     w = SessionWriter(tmp_path / "s", {"patient": "P-0001"}, on_error=alerts.append)
     feed(w, 0, 100)
-    time.sleep(0.3)
+    until(lambda: lines_in(tmp_path / "s" / "events.jsonl") == 100)
     before = (tmp_path / "s" / "events.jsonl").read_bytes()
     flaky.failing = True
     feed(w, 100, 100)          # the frame loop keeps handing events over: nothing blocks or raises
-    time.sleep(0.3)
+    until(lambda: flaky.failures >= 1 and w.error and alerts)
     assert flaky.failures >= 1 and w.error and os.strerror(code) in w.error
     assert any(os.strerror(code) in a for a in alerts), "the clinician is alerted"
     assert (tmp_path / "s" / "events.jsonl").read_bytes().startswith(before), "nothing already written changed"
@@ -81,7 +93,7 @@ def test_a_disk_that_never_recovers_marks_the_record_incomplete(tmp_path, monkey
     alerts: list[str] = []
     w = SessionWriter(tmp_path / "s", {"patient": "P-0001"}, on_error=alerts.append)
     feed(w, 0, 20)
-    time.sleep(0.3)
+    until(lambda: lines_in(tmp_path / "s" / "events.jsonl") == 20)
     flaky.failing = True
     feed(w, 20, 20)
     w.close()                   # returns, however the disk behaves
