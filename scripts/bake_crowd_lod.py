@@ -1,7 +1,8 @@
 """Bake the crowd's far level of detail into assets/humans/crowd_lod_<body>.npz.
 
-Every piece of a body (its skin and each garment, hair, beard and brow layer; not the eyes or
-catch-lights) is decimated with fast-simplification (MIT; quadric edge collapse, Fast-Quadric-
+Every piece of a body drawn far (its skin and the layers that stand off it: skirts, long hair,
+ponytails, beards; not the shells merged into the far skin's colours, the eyes or catch-lights)
+is decimated with fast-simplification (MIT; quadric edge collapse, Fast-Quadric-
 Mesh-Simplification by Sven Forstmann) at its base rest shape, as ``vr.render.crowd_mesh``
 prepares it; each far vertex then takes the attributes (skin weights, shape deltas, colour) of
 its nearest full-detail vertex, stored as ``<piece>.src`` beside ``<piece>.points`` and
@@ -39,28 +40,31 @@ def bake(body: str) -> Path:
     import fast_simplification
 
     asset = bodies.load_body(body)
-    pieces, _ = crowd_mesh.near_pieces(asset, garments.Wardrobe(asset), ())
+    pieces, classes = crowd_mesh.near_pieces(asset, garments.Wardrobe(asset), ())
+    merged = crowd_mesh.shells(classes)
     arrays: dict[str, np.ndarray] = {}
-    for p in pieces:
+    for k, p in enumerate(pieces):
         kind = p.name.split("[", 1)[0]
-        if kind in crowd_mesh.FAR_DROP or kind in crowd_mesh.FAR_KEEP:
+        if kind in crowd_mesh.FAR_DROP or kind in crowd_mesh.FAR_KEEP or k in merged:
             continue
         reduction = crowd_mesh.far_reduction(p)
         faces = p.faces.astype(np.int64)
         if reduction > 0:
             points, faces = fast_simplification.simplify(p.positions.astype(np.float64), faces, reduction,
-                                                         preserve_border=p.name != "body")
+                                                         preserve_border=False)
             used = np.unique(faces)
             points, faces = points[used], np.searchsorted(used, faces)
             src = nearest(points, p.positions)
         else:
             points, src = p.positions, np.arange(len(p.positions))
-        if p.name == "body":    # the baked eyeballs, whole, after the decimated skin
+        if p.name == "body":    # the baked eyeballs after the decimated skin, decimated on their own
             eye_faces = asset.faces[(asset.regions[asset.faces] != 0).all(axis=1)]
-            eye_vertices = np.unique(eye_faces)
-            faces = np.concatenate([faces, np.searchsorted(eye_vertices, eye_faces) + len(points)])
-            points = np.concatenate([points, asset.vertices[eye_vertices]])
-            src = np.concatenate([src, eye_vertices])
+            eye_points, eye_faces = fast_simplification.simplify(asset.vertices.astype(np.float64), eye_faces, 0.75)
+            used = np.unique(eye_faces)
+            eye_points, eye_faces = eye_points[used], np.searchsorted(used, eye_faces)
+            faces = np.concatenate([faces, eye_faces + len(points)])
+            src = np.concatenate([src, nearest(eye_points, np.where(asset.regions[:, None] != 0, asset.vertices, 1e3))])
+            points = np.concatenate([points, eye_points])
         arrays[f"{p.name}.points"] = points.astype(np.float32)
         arrays[f"{p.name}.faces"] = faces.astype(np.uint16 if len(points) < 65536 else np.uint32)
         arrays[f"{p.name}.src"] = src.astype(np.uint16 if len(p.positions) < 65536 else np.uint32)

@@ -13,7 +13,10 @@ face unit the renderer animates. Layer vertices follow a blend of body vertices 
 Far pieces (the reduced level of detail) come from ``assets/humans/crowd_lod_<body>.npz``
 (``scripts/bake_crowd_lod.py``): decimated vertices, their triangles and, per vertex, the near
 vertex whose attributes it takes; no face units, no eyeballs of their own (the skin's baked eye
-colours), no catch-lights.
+colours), no catch-lights, and no shells: the garments that lie on the skin (tops, jackets,
+trousers, shoes, the scalp's hair) are merged into the far skin as its colours (each skin vertex
+takes the colour of the outermost worn layer that covers it), so a far human is one skin of about
+a thousand triangles plus the pieces that stand off it (skirts, long hair, ponytails, beards).
 
 Frames and units are ``vr.render.bodies``'s: metres, Z up, the body faces -Y, soles at z = 0.
 """
@@ -162,7 +165,12 @@ def lod_path(body: str, assets_dir: Path = ASSETS_DIR) -> Path:
     return assets_dir / f"crowd_lod_{body}.npz"
 
 
-def far_pieces(near: list[Piece], body: str, assets_dir: Path = ASSETS_DIR) -> list[Piece]:
+def shells(classes: list[set[int]]) -> set[int]:
+    """The pieces (by number) that hide skin: merged into the far skin's colours."""
+    return set().union(*classes)
+
+
+def far_pieces(near: list[Piece], classes: list[set[int]], body: str, assets_dir: Path = ASSETS_DIR) -> list[Piece]:
     """The reduced pieces (see the module docstring), their attributes taken from ``near``."""
     path = lod_path(body, assets_dir)
     if not path.exists():
@@ -170,8 +178,9 @@ def far_pieces(near: list[Piece], body: str, assets_dir: Path = ASSETS_DIR) -> l
                                 "scripts/bake_crowd_lod.py")
     out = []
     with np.load(path, allow_pickle=False) as d:
-        for p in near:
-            if p.name.split("[", 1)[0] in FAR_DROP:
+        merged = shells(classes)
+        for k, p in enumerate(near):
+            if p.name.split("[", 1)[0] in FAR_DROP or k in merged:
                 continue
             if p.name.split("[", 1)[0] in FAR_KEEP:
                 points, faces, src = p.positions, p.faces, np.arange(len(p.positions))
@@ -188,32 +197,36 @@ def far_pieces(near: list[Piece], body: str, assets_dir: Path = ASSETS_DIR) -> l
 
 @dataclass(frozen=True)
 class Dress:
-    """What one person of the crowd looks like: the pieces worn (names) and the palette (len(SLOTS), 3) sRGB."""
+    """What one person of the crowd looks like: the pieces worn (names, innermost first) and the
+    palette (len(SLOTS), 3) sRGB."""
 
     look: Look
-    pieces: frozenset[str]
+    order: tuple[str, ...]
     palette: np.ndarray
+
+    @property
+    def pieces(self) -> frozenset[str]:
+        return frozenset(self.order)
 
 
 def dress_for(seed: int, body: str, wardrobe: Wardrobe, scene: str, age: float) -> Dress:
     """The look, pieces and colours a seed wears (``garments.look_for_seed`` and ``BodyView``'s
     seeded skin tone and iris, so a seed looks as it does dressed on the CPU)."""
     look = look_for_seed(seed, body, scene, age)
-    names = set()
-    for _, key, _, _ in piece_specs(look, wardrobe.asset):
-        names.update(f"{key}#{k}" for k in range(len(wardrobe.layers[key])))
+    names = [f"{key}#{k}" for _, key, _, _ in piece_specs(look, wardrobe.asset) for k in range(len(wardrobe.layers[key]))]
     rng = np.random.default_rng([int(seed), 0x5C1A])
     skin, iris = SKIN_TONES_RGB[rng.integers(len(SKIN_TONES_RGB))], IRIS_RGB[rng.integers(len(IRIS_RGB))]
     c = look.colours
     palette = np.array([skin, SCLERA_RGB, iris, PUPIL_RGB, c["top"], c["bottom"], c["shoes"], c["jacket"], c["hair"],
                         np.asarray(c["hair"]) * 0.8, (1.0, 1.0, 1.0)], np.float32)
-    return Dress(look, frozenset(names), palette)
+    return Dress(look, tuple(names), palette)
 
 
 def far_reduction(piece: Piece) -> float:
-    """The share of triangles the bake removes from a piece: the body to about 3,000 triangles,
-    big garments by 85 %, small ones less."""
+    """The share of triangles the bake removes from a piece: the body to about 1,000 triangles,
+    the layers to about 140 (hair, skirts, shoes, beards). (On a software renderer a far human's cost is
+    mostly its triangle count.)"""
     n = len(piece.faces)
     if piece.name == "body":
-        return 1.0 - 3000.0 / n
-    return 0.85 if n > 1500 else 0.7 if n > 300 else 0.0
+        return 1.0 - 1000.0 / n
+    return 1.0 - 140.0 / n if n > 350 else 0.0

@@ -46,9 +46,9 @@ uniform sampler2D u_joints;   // (N, J * 3) texels: a joint matrix's rows, store
 uniform sampler2D u_humans;   // (N, %(texels)d): palette, shape weights, face weights
 uniform sampler2D u_index;    // (draws, N): instance -> human
 uniform sampler2D u_deltas;   // per vertex and target a delta, DELTA_WIDTH texels a row
-uniform sampler2D u_cover;    // (N, classes): 1 where a worn layer hides that class of skin
+uniform sampler2D u_cover;    // (N, classes): 1 + the palette slot of the outermost worn layer hiding that skin, or 0
 uniform ivec4 u_draw;         // index row, first delta texel, targets per vertex, face units
-uniform vec4 u_look;          // unlit (0/1), inward push of hidden skin (m)
+uniform vec4 u_look;          // unlit (0/1), inward push of hidden skin (m), hidden skin takes its layer's colour (0/1)
 %(lights)s
 in vec4 p3d_Vertex;
 in vec3 p3d_Normal;
@@ -78,8 +78,16 @@ void main() {
             if (t < u_draw.w && w[c] != 0.0) pos += w[c] * delta(10 + t);
         }
     }
-    int cover = int(attr.z);
-    if (cover > 0 && texelFetch(u_cover, ivec2(cover, human), 0).r > 0.5) pos -= normal * u_look.y;
+    int slot = int(attr.x);
+    float shade = attr.y;
+    float layer = texelFetch(u_cover, ivec2(int(attr.z), human), 0).r;
+    if (layer > 0.5) {
+        pos -= normal * u_look.y;
+        if (u_look.z > 0.5) {
+            slot = int(layer) - 1;
+            shade = 1.0;
+        }
+    }
     vec4 r0 = vec4(0.0), r1 = vec4(0.0), r2 = vec4(0.0);
     for (int k = 0; k < 4; ++k) {
         if (weights[k] > 0.0) {
@@ -93,7 +101,7 @@ void main() {
     vec4 world = vec4(dot(r0, rest), dot(r1, rest), dot(r2, rest), 1.0);
     vec3 turned = vec3(dot(r0.xyz, normal), dot(r1.xyz, normal), dot(r2.xyz, normal));
     gl_Position = p3d_ModelViewProjectionMatrix * world;
-    vec3 c = texelFetch(u_humans, ivec2(int(attr.x), human), 0).bgr * attr.y;
+    vec3 c = texelFetch(u_humans, ivec2(slot, human), 0).bgr * shade;
     if (u_look.x > 0.5) {
         v_color = vec4(c, 1.0);
     } else {
@@ -180,7 +188,7 @@ class CrowdLibrary:
             asset = bodies.load_body(name, assets_dir)
             wardrobe = garments.Wardrobe(asset, assets_dir)
             near, classes = crowd_mesh.near_pieces(asset, wardrobe, self.face_units)
-            far = crowd_mesh.far_pieces(near, name, assets_dir)
+            far = crowd_mesh.far_pieces(near, classes, name, assets_dir)
             pieces = [(True, p) for p in near] + [(False, p) for p in far]
             sizes = [p.deltas.shape[0] * p.deltas.shape[1] for _, p in pieces]
             starts = np.cumsum([0] + sizes)
@@ -225,8 +233,7 @@ class CrowdView:
             flags = np.zeros((max(n, 1), len(kind.cover_classes)), np.float32)
             for i, d in enumerate(self.dresses):
                 if self.bodies[i] == kind_name:
-                    worn = {k for k, name in enumerate(kind.piece_names) if name in d.pieces}
-                    flags[i] = [bool(c & worn) for c in kind.cover_classes]
+                    flags[i] = self._cover_slots(kind, d)
             ram(cover)[:] = flags.reshape(-1)
             for is_near, piece, geom, first, targets in kind.draws:
                 wears.append([b == kind_name and (piece.name == "body" or piece.name in d.pieces)
@@ -244,7 +251,8 @@ class CrowdView:
                                     ("u_cover", cover),
                                     ("u_draw", LVecBase4i(len(self.draws), first, targets,
                                                           len(library.face_units) if is_near else 0)),
-                                    ("u_look", LVecBase4f(0.0 if piece.lit else 1.0, PUSH_M[0 if is_near else 1], 0, 0))):
+                                    ("u_look", LVecBase4f(0.0 if piece.lit else 1.0, PUSH_M[0 if is_near else 1],
+                                                          0.0 if is_near else 1.0, 0))):
                     attrib = attrib.setShaderInput(name, value)
                 if not piece.lit:
                     path.setLightOff(20)
@@ -258,6 +266,18 @@ class CrowdView:
         self.draws = [(path, attrib.setShaderInput("u_index", self.index_tex)) for path, attrib in self.draws]
         self.near = np.zeros(n, bool)
         self.counts = np.zeros(len(self.draws), np.int64)
+
+    @staticmethod
+    def _cover_slots(kind: Kind, dress: crowd_mesh.Dress) -> list[float]:
+        """Per cover class, 1 + the palette slot of the outermost layer of ``dress`` that hides it (0: none)."""
+        order = [k for k, name in enumerate(kind.piece_names) if name in dress.pieces]
+        rank = {k: r for r, k in enumerate(sorted(order, key=lambda k: dress.order.index(kind.piece_names[k])))}
+        out = []
+        for covering in kind.cover_classes:
+            worn = [k for k in covering if k in rank]
+            top = max(worn, key=rank.get) if worn else None
+            out.append(0.0 if top is None else 1.0 + crowd_mesh.SLOT[crowd_mesh.part_of(kind.piece_names[top])])
+        return out
 
     def set_lights(self, lights: int) -> None:
         """Light the crowd for ``lights`` non-ambient lights (the scene's), as ``apply_shading`` does the rest."""
