@@ -8,7 +8,9 @@ from typing import Any
 
 import pytest
 
-from ci_rules import pytest_make_collect_report, pytest_runtest_makereport  # noqa: F401 - the CI rule's hooks
+from ci_rules import (  # noqa: F401 - the suite's rules (tests/ci_rules.py) as hooks
+    pytest_collection_modifyitems, pytest_configure, pytest_make_collect_report, pytest_runtest_makereport,
+)
 from vr.config import ProfileConfig, SceneConfig, load_profile, load_scene
 
 ROOT = Path(__file__).resolve().parents[1]

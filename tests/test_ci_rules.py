@@ -70,3 +70,27 @@ def test_a_person_sees_skips_and_ci_sees_failures(tmp_path):
     ci = _run(tmp_path, True, *both)
     assert ci.returncode == 2 and "Interrupted: 1 error during collection" in ci.stdout, ci.stdout
     assert "it skipped: Skipped: this module needs a missing plugin" in ci.stdout
+
+
+def test_every_test_listed_as_slow_still_exists():
+    """A renamed test would silently join the quick suite: the list names only tests that are there."""
+    import re
+
+    from ci_rules import slow_tests
+
+    listed = slow_tests()
+    assert len(listed) > 50
+    for nodeid in sorted(listed):
+        path, _, name = nodeid.partition("::")
+        function = re.sub(r"\[.*\]$", "", name)
+        text = (ROOT / path).read_text(encoding="utf-8")
+        assert re.search(rf"^(async )?def {re.escape(function)}\(", text, re.M), f"{nodeid} is gone; remake the list"
+
+
+def test_the_quick_suite_leaves_the_slow_tests_out(tmp_path):
+    env = {k: v for k, v in os.environ.items() if k != "CI"}
+    out = subprocess.run([sys.executable, "-m", "pytest", "--collect-only", "-q", "-m", "not slow",
+                          "tests/test_crash.py", "tests/test_layering.py"], capture_output=True, text=True,
+                         env=env, cwd=ROOT)
+    assert "tests/test_layering.py::test_imports_point_down_the_layers" in out.stdout, out.stdout
+    assert "test_records_survive_sigkill_at_random_moments" not in out.stdout and "deselected" in out.stdout
