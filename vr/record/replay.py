@@ -24,6 +24,7 @@ from vr.config.load import LoadedProfile
 from vr.record.reader import RecordError, read_record
 from vr.record.writer import decode_pointer
 from vr.sim import Command, Event, FrameInputs, HeadPose, PatientWords, Rating, SpokenLine, WorldState
+from vr.sim.types import PhysioSample
 from vr.sim.risk import ScreenScore
 
 # The app's own events carry ``app: true`` (telemetry, the recogniser's figures, its alerts); records
@@ -54,6 +55,7 @@ def load_inputs(directory: Path) -> list[tuple[FrameInputs, float]]:
         screens: tuple[ScreenScore, ...] = ()
         speaking = False
         gaze, hands = None, ()
+        physio: tuple[PhysioSample, ...] = ()
         if len(row) > 7:
             commands = tuple(Command(n, v, t, i, s) for n, v, t, i, s in row[7]["c"])
             ratings = tuple(Rating(sc, v, s) for sc, v, s in row[7]["r"])
@@ -63,8 +65,9 @@ def load_inputs(directory: Path) -> list[tuple[FrameInputs, float]]:
             speaking = bool(row[7].get("v"))
             gaze = decode_pointer(row[7]["g"]) if "g" in row[7] else None
             hands = tuple(decode_pointer(fields) for fields in row[7].get("h", ()))
+            physio = tuple(PhysioSample(*fields) for fields in row[7].get("p", ()))
         out.append((FrameInputs(HeadPose((x, y, z), yaw, pitch, roll), commands, ratings, said, lines, screens,
-                                speaking, gaze, hands), dt))
+                                speaking, gaze, hands, physio), dt))
     return out
 
 

@@ -73,13 +73,14 @@ def encode_inputs(inputs: FrameInputs, dt_s: float) -> bytes:
     """One line of ``inputs.jsonl``: ``[dt_s, x, y, z, yaw, pitch, roll]`` and, when the step had
     any, ``{"c": commands, "r": ratings, "w": patient words, "l": spoken lines, "s": meaning
     checks, "v": 1 while the patient is heard speaking, "g": the gaze and "h": the hands pointing at
-    the rating panel, each ``[ox, oy, oz, dx, dy, dz, stick_x, trigger, hand, source]``}`` as an
+    the rating panel, each ``[ox, oy, oz, dx, dy, dz, stick_x, trigger, hand, source]``, "p": body
+    samples, each ``[kind, value, t_s, source]``}`` as an
     eighth element (floats written exactly; all but "c" and "r" only when present; a word's third
     field only for a correction)."""
     h = inputs.head
     row: list[Any] = [dt_s, *h.position_m, h.yaw_deg, h.pitch_deg, h.roll_deg]
     if (inputs.commands or inputs.ratings or inputs.said or inputs.lines or inputs.screens or inputs.patient_speaking
-            or inputs.gaze is not None or inputs.hands):
+            or inputs.gaze is not None or inputs.hands or inputs.physio):
         extra: dict[str, Any] = {"c": [[c.name, c.value, c.text, c.id, c.source] for c in inputs.commands],
                                  "r": [[r.scale, r.value, r.source] for r in inputs.ratings]}
         if inputs.said:
@@ -96,6 +97,8 @@ def encode_inputs(inputs: FrameInputs, dt_s: float) -> bytes:
             extra["g"] = _pointer(inputs.gaze)
         if inputs.hands:
             extra["h"] = [_pointer(p) for p in inputs.hands]
+        if inputs.physio:
+            extra["p"] = [[p.kind, p.value, p.t_s, p.source] for p in inputs.physio]
         row.append(extra)
     return (json.dumps(row, separators=(",", ":"), ensure_ascii=False, allow_nan=False) + "\n").encode("utf-8")
 

@@ -109,6 +109,23 @@ class Pointer:
 
 
 @dataclass(frozen=True)
+class PhysioSample:
+    """One physiological measurement from a sensor stream (or the synthetic patient).
+
+    ``kind`` 'hr' (beats per minute) or 'eda' (microsiemens); ``t_s`` the session time it was
+    measured at (the source converts its own clock); ``source`` the stream's name, or 'synthetic'.
+    """
+
+    kind: str
+    value: float
+    t_s: float
+    source: str = ""
+
+
+PHYSIO_KINDS = ("hr", "eda")
+
+
+@dataclass(frozen=True)
 class FrameInputs:
     """Everything from outside the core that one step consumes (all of it is logged).
 
@@ -127,6 +144,7 @@ class FrameInputs:
     patient_speaking: bool = False          # the microphone hears the patient now: the humans yield the turn
     gaze: Pointer | None = None
     hands: tuple[Pointer, ...] = ()
+    physio: tuple[PhysioSample, ...] = ()   # body samples that arrived since the last step (``vr.sim.physiology``)
 
     def then(self, later: FrameInputs) -> FrameInputs:
         """These inputs and ``later``'s as one step's: ``later``'s head and pointing, everything else
@@ -134,17 +152,20 @@ class FrameInputs:
         hands = self.hands if (self.pressing and not later.pressing) else later.hands
         return FrameInputs(later.head, self.commands + later.commands, self.ratings + later.ratings,
                            self.said + later.said, self.lines + later.lines, self.screens + later.screens,
-                           self.patient_speaking or later.patient_speaking, later.gaze, hands)
+                           self.patient_speaking or later.patient_speaking, later.gaze, hands,
+                           self.physio + later.physio)
 
     def plus(self, *, commands: tuple[Command, ...] = (), ratings: tuple[Rating, ...] = (),
              said: tuple[PatientWords, ...] = (), lines: tuple[SpokenLine, ...] = (),
-             screens: tuple[ScreenScore, ...] = (), patient_speaking: bool = False) -> FrameInputs:
-        """These inputs with more from outside appended (commands queued elsewhere, the worker's answers)."""
-        if not (commands or ratings or said or lines or screens or patient_speaking):
+             screens: tuple[ScreenScore, ...] = (), patient_speaking: bool = False,
+             physio: tuple[PhysioSample, ...] = ()) -> FrameInputs:
+        """These inputs with more from outside appended (commands queued elsewhere, the worker's answers,
+        body samples from the sensor streams)."""
+        if not (commands or ratings or said or lines or screens or patient_speaking or physio):
             return self
         return replace(self, commands=self.commands + commands, ratings=self.ratings + ratings,
                        said=self.said + said, lines=self.lines + lines, screens=self.screens + screens,
-                       patient_speaking=self.patient_speaking or patient_speaking)
+                       patient_speaking=self.patient_speaking or patient_speaking, physio=self.physio + physio)
 
     def pointing_only(self) -> FrameInputs:
         """The head and pointing alone: a frame's later steps (its commands and words went with the first)."""
@@ -158,7 +179,7 @@ class FrameInputs:
     def eventful(self) -> bool:
         """Anything but the head pose: what must never be dropped when a frame runs no step."""
         return bool(self.commands or self.ratings or self.said or self.lines or self.screens or self.patient_speaking
-                    or self.pressing)
+                    or self.pressing or self.physio)
 
 
 @dataclass(frozen=True)
