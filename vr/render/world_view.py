@@ -1,9 +1,13 @@
 """The view of a session's world: the current scene, every human posed, the safe-scene fade.
 
 ``WorldView.apply(world, dt_s)`` is the only thing the frame loop calls; it reads the world
-state and never changes it. Humans are built once per slot (their looks come from the slot's
-seed) and shown or hidden as the simulation says. A change of scene (panic, stop) switches the
-geometry in the same frame and fades in from dark.
+state and never changes it. The humans are the baked skinned, dressed bodies by default
+(``humans="skinned"``): one ``posing.CrowdPoser.pose`` a frame for all of them, drawn instanced
+by ``crowd_view.CrowdView`` (looks from each slot's seed, in the scene's dress style). The older
+humans built of primitives (``humans="procedural"``: ``human.py``, ``animate.py``, one Python
+pose call per human) remain for when the baked assets are missing (a checkout without them, a
+re-bake under way) and for the benchmark's comparison. A change of scene (panic, stop) switches
+the geometry in the same frame and fades in from dark.
 """
 
 from __future__ import annotations
@@ -22,6 +26,9 @@ from vr.render.shading import apply_shading
 from vr.sim import WorldState
 from vr.sim.session import eye_position_m
 
+HUMAN_KINDS = ("skinned", "procedural")
+# The dress style (garments.SCENES) of each shipped scene's people; others dress casually.
+DRESS_STYLE = {"auditorium": "office", "interview_room": "office", "elevator": "office"}
 NEAR_M = 4.0        # closer than this a human is drawn in full detail (face, smooth limbs)
 LOD_MARGIN_M = 0.3  # hysteresis, so a human at the boundary does not flicker between levels
 FADE_S = 0.8
@@ -56,10 +63,16 @@ class WorldView:
     """Draws one session: pass the scenes it may show, the human slots' seeds and heights."""
 
     def __init__(self, render: NodePath, overlay: NodePath | None, scenes: dict[str, SceneConfig],
-                 seeds: np.ndarray, heights: np.ndarray, *, batched: bool = True, ambience=None) -> None:
+                 seeds: np.ndarray, heights: np.ndarray, *, batched: bool = True, ambience=None,
+                 humans: str = "skinned", crowd_library=None) -> None:
         """``scenes``: the profile's scene first, then the safe scene. The patient stays where they
         are when the scene changes, so every other scene is placed with its patient place at the
-        first scene's patient place (and turned to the same heading)."""
+        first scene's patient place (and turned to the same heading). ``humans``: one of
+        ``HUMAN_KINDS`` (skinned falls back to procedural, with a warning, when the baked assets
+        are missing); ``crowd_library``: a loaded ``crowd_view.CrowdLibrary`` to share between views
+        (None: loaded here, about a second); ``batched`` concerns the procedural humans only."""
+        if humans not in HUMAN_KINDS:
+            raise ValueError(f"humans={humans!r}: choose one of {', '.join(HUMAN_KINDS)}")
         self.root = render.attachNewNode("world")
         self.ambience = ambience  # an AmbiencePlayer, or None for silence
         self.anchor = next(iter(scenes.values())).patient
@@ -70,7 +83,13 @@ class WorldView:
         self.humans_root = self.root.attachNewNode("humans")
         self.humans_root.setBin(HUMANS_BIN, 0)
         self.batched = batched
-        self.slots = [self._build(int(seed), float(height), batched) for seed, height in zip(seeds, heights)]
+        self.crowd = self.poser = self.pose = None
+        self.slots: list[HumanSlot] = []
+        if humans == "skinned" and len(seeds):
+            humans = self._build_crowd(np.asarray(seeds), np.asarray(heights), next(iter(scenes)), crowd_library)
+        if humans == "procedural":
+            self.slots = [self._build(int(seed), float(height), batched) for seed, height in zip(seeds, heights)]
+        self.humans = humans
         self._voices: dict[int, NodePath] = {}
         self._humans = None
         self._fade_left = 0.0
@@ -84,6 +103,32 @@ class WorldView:
             self._fade_card.setBin("fixed", 100)
             self._fade_card.hide()
         self.clear_color = (0.0, 0.0, 0.0, 1.0)
+
+    def _build_crowd(self, seeds: np.ndarray, heights: np.ndarray, scene: str, library) -> str:
+        """The skinned crowd; 'skinned', or 'procedural' where the baked assets are missing."""
+        import warnings
+
+        from vr.render import crowd_view
+
+        try:
+            from vr.render import posing
+
+            library = library or crowd_view.CrowdLibrary(posing.FACE_UNITS)
+            rig = posing.build_rig(seeds, heights)
+        except (FileNotFoundError, ImportError) as e:
+            warnings.warn(f"drawing the procedural humans: {e}", stacklevel=3)
+            return "procedural"
+        self.poser = posing.CrowdPoser(rig)
+        self.crowd = crowd_view.CrowdView(self.humans_root, library, rig.bodies, seeds, rig.shape_weights,
+                                          DRESS_STYLE.get(scene, "casual"))
+        return "skinned"
+
+    @property
+    def shown(self) -> np.ndarray:
+        """(N,) bool: the humans drawn in the last frame."""
+        if self.crowd is not None:
+            return self.crowd.drawn.copy()
+        return np.array([s.shown is not None for s in self.slots], bool)
 
     def _build(self, seed: int, height: float, batched: bool) -> HumanSlot:
         return HumanSlot(seed, height, self._rig(seed, height, batched, detail=0))
@@ -121,7 +166,10 @@ class WorldView:
             self.root.setLight(light)
         count = sum(1 for light in lights if not light.node().isAmbientLight())
         apply_shading(self.root, count)
-        apply_shading(self.humans_root, count, skinned=self.batched)
+        if self.crowd is not None:
+            self.crowd.set_lights(count)
+        else:
+            apply_shading(self.humans_root, count, skinned=self.batched)
         self.clear_color = background(self.scenes[name])
         if self.ambience is not None:
             sound = self.scenes[name].ambient_sound
@@ -149,6 +197,8 @@ class WorldView:
             self._show_scene(world.scene)
         h = world.humans
         self._humans = h
+        if self.crowd is not None:
+            self._apply_crowd(world, dt_s, camera_xy, mouth)
         present = h.present
         cx, cy = camera_xy
         for i, slot in enumerate(self.slots):
@@ -175,6 +225,23 @@ class WorldView:
             else:
                 self._fade_card.hide()
 
+    def _apply_crowd(self, world: WorldState, dt_s: float, camera_xy: tuple[float, float], mouth) -> None:
+        """Pose every human in one pass and upload the pose (see ``crowd_view``)."""
+        h = world.humans
+        level = None
+        speaking = np.flatnonzero(h.speaking & h.present)
+        if mouth is not None and len(speaking):   # the loudness of each line being said (NaN: unknown)
+            level = np.full(len(h.present), np.nan, np.float32)
+            for i in speaking:
+                value = mouth(h.ids[i])
+                level[i] = np.nan if value is None else value
+        camera = (float(camera_xy[0]), float(camera_xy[1]), float(world.head.position_m[2]))
+        self.pose = self.poser.pose(h, world.t_s, dt_s, camera, level)
+        self.crowd.update(self.pose.skin, self.pose.face, self.pose.visible & h.present, h.position_m, camera)
+        for i in speaking:
+            if i in self._voices:
+                self._place_voice(h, i)
+
     def voice_of(self, index: int) -> NodePath:
         """A node at human ``index``'s mouth, kept there while they speak (speech sounds from it)."""
         if index not in self._voices:
@@ -185,7 +252,11 @@ class WorldView:
         return self._voices[index]
 
     def _place_voice(self, h, i: int) -> None:
-        eye = eye_position_m(h.position_m[i:i + 1], h.body_yaw_deg[i:i + 1], h.height_m[i:i + 1], h.posture[i:i + 1])[0]
+        if self.pose is not None:
+            eye = self.pose.eye_m[i]
+        else:
+            eye = eye_position_m(h.position_m[i:i + 1], h.body_yaw_deg[i:i + 1], h.height_m[i:i + 1],
+                                 h.posture[i:i + 1])[0]
         self._voices[i].setPos(float(eye[0]), float(eye[1]), float(eye[2]) - MOUTH_BELOW_EYES_M)
 
     def destroy(self) -> None:
