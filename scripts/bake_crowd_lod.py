@@ -24,6 +24,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from bake_humans import write_npz  # noqa: E402  (fixed zip dates: identical bytes each run)
 from vr.render import bodies, crowd_mesh, garments  # noqa: E402
 
 
@@ -48,13 +49,15 @@ def bake(body: str) -> Path:
         if kind in crowd_mesh.FAR_DROP or kind in crowd_mesh.FAR_KEEP or k in merged:
             continue
         reduction = crowd_mesh.far_reduction(p)
-        faces = p.faces.astype(np.int64)
+        positions, faces = p.positions, p.faces.astype(np.int64)
+        if p.name == "body":    # the connected skin (the near piece splits it along its cover classes)
+            positions, faces = asset.vertices, asset.faces[(asset.regions[asset.faces] == 0).all(axis=1)]
         if reduction > 0:
-            points, faces = fast_simplification.simplify(p.positions.astype(np.float64), faces, reduction,
+            points, faces = fast_simplification.simplify(positions.astype(np.float64), faces, reduction,
                                                          preserve_border=False)
             used = np.unique(faces)
             points, faces = points[used], np.searchsorted(used, faces)
-            src = nearest(points, p.positions)
+            src = nearest(points, positions)
         else:
             points, src = p.positions, np.arange(len(p.positions))
         if p.name == "body":    # the baked eyeballs after the decimated skin, decimated on their own
@@ -70,8 +73,7 @@ def bake(body: str) -> Path:
         arrays[f"{p.name}.src"] = src.astype(np.uint16 if len(p.positions) < 65536 else np.uint32)
         print(f"{body} {p.name}: {len(p.faces)} -> {len(faces)} triangles", file=sys.stderr)
     path = crowd_mesh.lod_path(body)
-    with path.open("wb") as f:
-        np.savez_compressed(f, **arrays)
+    write_npz(path, arrays)
     return path
 
 

@@ -53,7 +53,7 @@ class Piece:
     weights: np.ndarray     # (V, 4) float32, rows sum to 1
     slot: np.ndarray        # (V,) int: palette column
     shade: np.ndarray       # (V,) float32 colour multiplier
-    cover: np.ndarray       # (V,) int: cover class (0: never hidden)
+    cover: np.ndarray       # (V,) int: cover class (0: never hidden; negative: pushed in but never dropped)
     deltas: np.ndarray      # (V, T, 3) float32: shape targets, then face units (near only)
     faces: np.ndarray       # (F, 3) uint32
 
@@ -125,9 +125,22 @@ def near_pieces(asset: BodyAsset, wardrobe: Wardrobe, face_units: tuple[str, ...
     order = np.concatenate([empty, np.setdiff1d(np.arange(len(signature)), empty)])   # class 0: covered by none
     cover = np.argsort(order)[cover.reshape(-1)]
     skin_faces = asset.faces[(asset.regions[asset.faces] == 0).all(axis=1)]
-    pieces = [Piece("body", "skin", asset.vertices.copy(), base_n, joints, weights, asset.regions.astype(np.int64),
-                    np.ones(len(asset.vertices), np.float32), cover, np.ascontiguousarray(body_deltas.transpose(1, 0, 2)),
-                    skin_faces.astype(np.uint32))]
+    # Skin triangles of one cover class are not drawn where a worn layer hides that class (the
+    # shader drops their vertices); triangles across classes are drawn, on copies of their vertices
+    # (cover class stored negative: never dropped), so dropping one class tears nothing open.
+    by_class = cover[skin_faces]
+    whole = (by_class == by_class[:, :1]).all(axis=1) & (by_class[:, 0] > 0)
+    shared = np.zeros(len(asset.vertices), bool)
+    shared[skin_faces[whole]] = True
+    copies = np.unique(skin_faces[~whole][shared[skin_faces[~whole]]])
+    remap = np.arange(len(asset.vertices))
+    remap[copies] = len(asset.vertices) + np.arange(len(copies))
+    skin_faces = np.where(whole[:, None], skin_faces, remap[skin_faces])
+    rows = np.concatenate([np.arange(len(asset.vertices)), copies])
+    body_cover = np.concatenate([cover, -cover[copies]])
+    pieces = [Piece("body", "skin", asset.vertices[rows], base_n[rows], joints[rows], weights[rows],
+                    asset.regions.astype(np.int64)[rows], np.ones(len(rows), np.float32), body_cover,
+                    np.ascontiguousarray(body_deltas.transpose(1, 0, 2)[rows]), skin_faces.astype(np.uint32))]
     every = Layer(*(np.concatenate([getattr(layer, f) for _, _, layer in keys])
                     for f in ("anchor", "weight", "blend", "offset_m", "extra")), faces=None, shade=None)
     all0 = _layer_positions(every, asset.vertices, base_n)
@@ -190,7 +203,7 @@ def far_pieces(near: list[Piece], classes: list[set[int]], body: str, assets_dir
                                      "re-bake with scripts/bake_crowd_lod.py")
                 points, faces, src = d[f"{p.name}.points"], d[f"{p.name}.faces"], d[f"{p.name}.src"].astype(np.int64)
             out.append(Piece(p.name, p.part, points.astype(np.float32), vertex_normals(points, faces.astype(np.int64)),
-                             p.joints[src], p.weights[src], p.slot[src], p.shade[src], p.cover[src],
+                             p.joints[src], p.weights[src], p.slot[src], p.shade[src], np.abs(p.cover[src]),
                              np.ascontiguousarray(p.deltas[src, :SHAPE_TARGETS]), faces.astype(np.uint32)))
     return out
 

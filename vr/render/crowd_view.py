@@ -80,7 +80,12 @@ void main() {
     }
     int slot = int(attr.x);
     float shade = attr.y;
-    float layer = texelFetch(u_cover, ivec2(int(attr.z), human), 0).r;
+    float layer = texelFetch(u_cover, ivec2(int(abs(attr.z)), human), 0).r;
+    if (layer > 0.5 && attr.z > 0.0 && u_look.z < 0.5) {   // hidden skin, near: not drawn
+        gl_Position = vec4(0.0, 0.0, 2.0, 1.0);
+        v_color = vec4(0.0);
+        return;
+    }
     if (layer > 0.5) {
         pos -= normal * u_look.y;
         if (u_look.z > 0.5) {
