@@ -30,6 +30,7 @@ APT_PACKAGES=(
 )
 if [ -n "$extras" ]; then
   APT_PACKAGES+=(chromium fonts-dejavu-core)                           # the console's tests in a real headless browser
+  APT_PACKAGES+=(openxr-layer-corevalidation openxr-layer-apidump)     # the headset backend under the Khronos validation layer; API-dump traces
 fi
 
 need_apt=()

@@ -23,6 +23,7 @@ ST = xr.StructureType
 AT = xr.ActionType
 _PATH = re.compile(r"^(/[a-z0-9_.\-]+)+$")
 _NAME = re.compile(r"^[a-z0-9_.\-]+$")
+MAX_PATH_LENGTH = 256  # XR_MAX_PATH_LENGTH, the terminating NUL included
 _COMPATIBLE = {
     AT.BOOLEAN_INPUT: ("bool", "float"),
     AT.FLOAT_INPUT: ("bool", "float"),
@@ -89,6 +90,8 @@ class ActionsMixin:
         self._instance(instance_handle)
         value = (text or b"").decode(errors="replace")
         elements = value.split("/")[1:]
+        if len(value) >= MAX_PATH_LENGTH:
+            raise Violation(xr.Result.ERROR_PATH_FORMAT_INVALID, f"path of {len(value)} characters (max 255)")
         if not _PATH.match(value) or any(e in (".", "..") for e in elements):
             raise Violation(xr.Result.ERROR_PATH_FORMAT_INVALID, f"malformed path {value!r}")
         write_u64(path_out, self._path_id(value))
@@ -155,6 +158,8 @@ class ActionsMixin:
         except ValueError:
             raise Violation(xr.Result.ERROR_VALIDATION_FAILURE, f"action type {info._action_type}") from None
         paths = tuple(info._subaction_paths[i] for i in range(info.count_subaction_paths))
+        if len(set(paths)) != len(paths):
+            raise Violation(xr.Result.ERROR_PATH_UNSUPPORTED, f"action {name!r} lists a subaction path twice")
         for path in paths:
             if self._path_name(path, "subaction path") not in profiles.TOP_LEVEL_PATHS:
                 raise Violation(xr.Result.ERROR_PATH_UNSUPPORTED, f"subaction path {self._path_names[path]!r}")
@@ -214,6 +219,8 @@ class ActionsMixin:
         info = read_struct(attach_info, xr.SessionActionSetsAttachInfo, ST.SESSION_ACTION_SETS_ATTACH_INFO)
         if session.attached_sets:
             raise Violation(xr.Result.ERROR_ACTIONSETS_ALREADY_ATTACHED, "xrAttachSessionActionSets called twice")
+        if not info.count_action_sets or not info._action_sets:
+            raise Violation(xr.Result.ERROR_VALIDATION_FAILURE, "xrAttachSessionActionSets with no action sets")
         sets = [self._get(info._action_sets[i], ActionSetObject, "XrActionSet") for i in range(info.count_action_sets)]
         for action_set in sets:
             action_set.session = session.handle

@@ -174,6 +174,8 @@ class SessionMixin:
     def _create_session(self, instance_handle: Any, create_info: Any, session_out: Any) -> None:
         instance = self._instance(instance_handle)
         info = read_struct(create_info, xr.SessionCreateInfo, ST.SESSION_CREATE_INFO)
+        if info._create_flags:
+            raise Violation(xr.Result.ERROR_VALIDATION_FAILURE, "createFlags must be 0 (OpenXR 1.0 defines none)")
         self._check_system(info.system_id)
         if not instance.graphics_requirements_queried:
             raise Violation(
@@ -185,6 +187,8 @@ class SessionMixin:
         )
         if not chain:
             raise Violation(xr.Result.ERROR_GRAPHICS_DEVICE_INVALID, "no EGL or Xlib graphics binding in next chain")
+        if len(chain) > 1:
+            raise Violation(xr.Result.ERROR_VALIDATION_FAILURE, f"{len(chain)} graphics bindings chained (one only)")
         kind, address = chain[0]
         if kind == ST.GRAPHICS_BINDING_EGL_MNDX:
             if "XR_MNDX_egl_enable" not in instance.extensions:

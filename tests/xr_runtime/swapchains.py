@@ -1,7 +1,8 @@
 """OpenGL swapchains and the checks on composition layers submitted by xrEndFrame.
 
-Each swapchain owns three immutable GL textures created in the application's
-context.  Acquire/wait/release follow the spec's ordering rules.  With
+Each swapchain owns three immutable GL textures (one, acquired once, for a static
+swapchain) created in the application's context.  Flags with bits OpenXR 1.0 does not
+define are refused.  Acquire/wait/release follow the spec's ordering rules.  With
 ``runtime.capture`` set, every released image is read back (row 0 = top) and
 attached, cropped to the submitted ``image_rect``, to the frame's
 :class:`Submission`.  Image rects use GL's convention: ``y`` counts rows from
@@ -25,6 +26,10 @@ from .records import Submission, SubmittedView
 ST = xr.StructureType
 IMAGE_COUNT = 3
 PROTECTED_CONTENT = 0x1
+STATIC_IMAGE = 0x2
+CREATE_FLAGS = PROTECTED_CONTENT | STATIC_IMAGE
+USAGE_FLAGS = 0x7F  # COLOR_ATTACHMENT .. MUTABLE_FORMAT: the bits OpenXR 1.0 defines
+LAYER_FLAGS = 0x7   # CORRECT_CHROMATIC_ABERRATION, BLEND_TEXTURE_SOURCE_ALPHA, UNPREMULTIPLIED_ALPHA
 
 
 @dataclass
@@ -39,6 +44,8 @@ class SwapchainObject:
     textures: list[int]
     acquired: deque[list[Any]] = field(default_factory=deque)  # [image index, waited?] oldest first
     next_index: int = 0
+    static: bool = False         # XR_SWAPCHAIN_CREATE_STATIC_IMAGE_BIT: one image, acquired once
+    acquisitions: int = 0
     released_pixels: np.ndarray | None = None
 
 
@@ -63,6 +70,10 @@ class SwapchainsMixin:
             raise Violation(
                 xr.Result.ERROR_SWAPCHAIN_FORMAT_UNSUPPORTED, f"format {info.format:#x} was not enumerated"
             )
+        if info._create_flags & ~CREATE_FLAGS:
+            raise Violation(xr.Result.ERROR_VALIDATION_FAILURE, f"createFlags {info._create_flags:#x}: undefined bits")
+        if info._usage_flags & ~USAGE_FLAGS:
+            raise Violation(xr.Result.ERROR_VALIDATION_FAILURE, f"usageFlags {info._usage_flags:#x}: undefined bits")
         if info._create_flags & PROTECTED_CONTENT:
             raise XrError(xr.Result.ERROR_FEATURE_UNSUPPORTED, "protected content")
         if not 1 <= info.width <= self.max_size[0] or not 1 <= info.height <= self.max_size[1]:
@@ -74,13 +85,14 @@ class SwapchainsMixin:
         if info.sample_count != 1 or info.face_count != 1 or info.array_size != 1 or info.mip_count != 1:
             raise XrError(xr.Result.ERROR_FEATURE_UNSUPPORTED, "only 1 sample, 1 face, 1 layer, 1 mip")
         self._check_context(session)
-        textures = session.gl.create_textures(IMAGE_COUNT, info.format, info.width, info.height)
+        static = bool(info._create_flags & STATIC_IMAGE)
+        textures = session.gl.create_textures(1 if static else IMAGE_COUNT, info.format, info.width, info.height)
         errors = session.gl.drain_errors()
         if errors:
             session.gl.delete_textures(textures)
             self.errors.append(f"xrCreateSwapchain: GL errors {[hex(e) for e in errors]}")
             raise XrError(xr.Result.ERROR_RUNTIME_FAILURE)
-        swapchain = SwapchainObject(0, session.handle, info.format, info.width, info.height, textures)
+        swapchain = SwapchainObject(0, session.handle, info.format, info.width, info.height, textures, static=static)
         handle = self._new_handle(swapchain)
         session.swapchains.append(handle)
         write_u64(swapchain_out, handle)
@@ -123,6 +135,9 @@ class SwapchainsMixin:
         self._check_context(session)
         if len(swapchain.acquired) >= len(swapchain.textures):
             raise Violation(xr.Result.ERROR_CALL_ORDER_INVALID, "every image is already acquired")
+        if swapchain.static and swapchain.acquisitions:
+            raise Violation(xr.Result.ERROR_CALL_ORDER_INVALID, "a static swapchain's image is acquired once only")
+        swapchain.acquisitions += 1
         index = swapchain.next_index
         swapchain.next_index = (index + 1) % len(swapchain.textures)
         swapchain.acquired.append([index, False])
@@ -167,12 +182,14 @@ class SwapchainsMixin:
         kind = structure_type_at(address)
         if kind == ST.COMPOSITION_LAYER_QUAD:
             layer = xr.CompositionLayerQuad.from_address(address)
+            self._check_layer_flags(layer)
             self._layer_space(session, layer.space)
             self._layer_swapchain(session, layer.sub_image, released)
             return None
         if kind != ST.COMPOSITION_LAYER_PROJECTION:
             raise Violation(xr.Result.ERROR_LAYER_INVALID, f"unsupported layer type {kind}")
         layer = xr.CompositionLayerProjection.from_address(address)
+        self._check_layer_flags(layer)
         space = self._layer_space(session, layer.space)
         if layer.view_count != 2 or not layer._views:
             raise Violation(xr.Result.ERROR_VALIDATION_FAILURE, f"projection layer with {layer.view_count} views")
@@ -194,6 +211,10 @@ class SwapchainsMixin:
         return Submission(
             frame_index, display_time, space.kind, space.offset, int(layer._layer_flags), tuple(views)
         )
+
+    def _check_layer_flags(self, layer: Any) -> None:
+        if layer._layer_flags & ~LAYER_FLAGS:
+            raise Violation(xr.Result.ERROR_VALIDATION_FAILURE, f"layerFlags {layer._layer_flags:#x}: undefined bits")
 
     def _layer_space(self, session: Any, handle: Any) -> Any:
         space = self._space(handle)
