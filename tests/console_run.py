@@ -1,10 +1,14 @@
-"""A real ``vr run`` in a child process with its console, for the console's tests and benchmark."""
+"""A real ``vr run`` in a child process with its console, for the console's tests and benchmark.
+
+On a network address the console speaks HTTPS: ``context`` then trusts the run's own certificate
+authority (its ``ca.pem``, in the run's ``config_home``), as a tablet given that file does."""
 
 from __future__ import annotations
 
 import json
 import os
 import re
+import ssl
 import subprocess
 import sys
 import time
@@ -20,35 +24,43 @@ class ConsoleRun:
     printed address."""
 
     def __init__(self, out: Path, *extra: str, profile: str = "public_speaking", seconds: float = 900.0,
-                 size: str = "320x240", fps: float = 30.0, host: str | None = None, display: str | None = None) -> None:
+                 size: str = "320x240", fps: float = 30.0, host: str | None = None, display: str | None = None,
+                 config_home: Path | None = None) -> None:
         self.out = out
+        self.config_home = config_home or out.parent / "config"   # where the console keeps its certificate
         args = [sys.executable, "-m", "vr", "run", "--profile", profile,
                 "--backend", "desktop" if display else "offscreen", "--seconds", str(seconds), "--size", size,
                 "--fps", str(fps), "--out", str(out), "--console-port", "0", *extra]
         if host:
             args += ["--console-host", host]
-        env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+        env = {**os.environ, "PYTHONUNBUFFERED": "1", "XDG_CONFIG_HOME": str(self.config_home)}
         if display:
             env.update(DISPLAY=display, ALSOFT_DRIVERS="null")
         self.proc = subprocess.Popen(args, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
                                      env=env)
         self.lines: list[str] = []
         self.url = ""
+        self.fingerprint: str | None = None
         deadline = time.monotonic() + 120
         while time.monotonic() < deadline:
             line = self.proc.stdout.readline()
             if not line:
                 break
             self.lines.append(line)
-            found = re.search(r"console: (http://\S+)", line)
+            found = re.search(r"console: (https?://\S+)", line)
             if found:
                 self.url = found.group(1)
+                pin = re.search(r"\(certificate SHA-256 ([0-9A-F:]{95})\)", line)
+                self.fingerprint = pin.group(1) if pin else None
                 break
         if not self.url:
             self.proc.kill()
             raise RuntimeError("no console address printed:\n" + "".join(self.lines))
         self.base = self.url.split("?")[0]
         self.token = self.url.split("token=")[1] if "token=" in self.url else None
+        self.context: ssl.SSLContext | None = None
+        if self.url.startswith("https:"):
+            self.context = ssl.create_default_context(cafile=str(self.config_home / "vr-exposure/console/ca.pem"))
         self.wait_for(lambda s: s.get("frame", 0) > 0, 120)
 
     def request(self, method: str, path: str, body: bytes | None = None, headers: dict | None = None,
@@ -58,7 +70,7 @@ class ConsoleRun:
             headers.setdefault("Authorization", f"Bearer {self.token}")
         req = urllib.request.Request(self.base + path.lstrip("/"), data=body, method=method, headers=headers)
         try:
-            with urllib.request.urlopen(req, timeout=10) as r:
+            with urllib.request.urlopen(req, timeout=10, context=self.context) as r:
                 return r.status, r.read()
         except urllib.error.HTTPError as e:
             return e.code, e.read()

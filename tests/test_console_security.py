@@ -36,7 +36,8 @@ def raw(run: ConsoleRun, method: str, path: str, headers: dict | None = None,
         body: bytes | None = None) -> tuple[int, dict, bytes]:
     """One request exactly as given (no redirects followed, no headers added but ``Host``)."""
     where = urlsplit(run.base)
-    conn = http.client.HTTPConnection(where.hostname, where.port, timeout=10)
+    conn = (http.client.HTTPSConnection(where.hostname, where.port, timeout=10, context=run.context)
+            if run.context else http.client.HTTPConnection(where.hostname, where.port, timeout=10))
     try:
         headers = {"Host": where.netloc, **(headers or {})}
         conn.request(method, path, body=body, headers=headers)
@@ -55,7 +56,7 @@ async def ws_first(run: ConsoleRun, path: str, headers: dict, send: list[str] = 
     """Open the WebSocket; the hello's type (or the refusal's status), then the answers to ``send``."""
     async with aiohttp.ClientSession() as http_:
         try:
-            async with http_.ws_connect(run.base + path, headers=headers) as sock:
+            async with http_.ws_connect(run.base + path, headers=headers, ssl=run.context or True) as sock:
                 got = [(await sock.receive_json(timeout=10))["type"]]
                 for text in send:
                     await sock.send_str(text)

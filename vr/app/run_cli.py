@@ -114,11 +114,15 @@ def _console_options(args: argparse.Namespace):
         raise CommandError(f"vr {args.command}: --console-port {args.console_port} is not a port (1-65535, or 0)")
 
     def announce(url: str) -> None:
-        # Printed even with --quiet: it is the only way to the console (and, on a network, its token).
+        # Printed even with --quiet: it is the only way to the console (and, on a network, its token
+        # and the certificate's fingerprint, which the browser's certificate view shows).
         note = "" if is_loopback(host) else "   (anyone with this address can steer the session: keep it private)"
         print(f"console: {url}{note}", flush=True)
 
-    return ConsoleOptions(host=host, port=args.console_port, announce=announce)
+    def tell(note: str) -> None:  # the certificate made or made again: also with --quiet (tablets may need it)
+        print(f"console: {note}", flush=True)
+
+    return ConsoleOptions(host=host, port=args.console_port, announce=announce, tell=tell)
 
 
 def cmd_demo(args: argparse.Namespace) -> int:

@@ -16,7 +16,9 @@ class ConsoleOptions:
 
     host: str = "127.0.0.1"
     port: int | None = None
-    announce: Callable[[str], None] | None = None   # told the address (with its token) once
+    announce: Callable[[str], None] | None = None   # told the address (with its token) once; on a network
+                                                    # address, with the certificate's fingerprint after it
+    tell: Callable[[str], None] | None = None       # told what the console says of its certificate (made, renewed)
 
 
 def start_console(options: ConsoleOptions, profile, session, bank, pseudonym: str):
@@ -27,6 +29,9 @@ def start_console(options: ConsoleOptions, profile, session, bank, pseudonym: st
 
     hub = ConsoleHub(session_info(profile, session, bank, pseudonym), session, options.host, options.port)
     hub.dialogue = bank is not None
+    if options.tell is not None:
+        for note in hub.notes:
+            options.tell(note)
     if options.announce is not None:
-        options.announce(hub.url)
+        options.announce(hub.url + (f" (certificate SHA-256 {hub.fingerprint})" if hub.fingerprint else ""))
     return hub

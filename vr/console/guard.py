@@ -10,6 +10,8 @@
   the cookie and sends the browser back to the address without the token, so it leaves neither
   the address bar nor the history, and it is never taken on the API or the WebSocket (addresses
   end up in logs and in other people's screenshots).
+- Wrong tokens (network addresses only) are counted per client address (``vr.console.lockout``):
+  an address that keeps guessing is answered ``429`` for a while, and the session is told.
 - ``POST`` bodies must be declared JSON (a foreign page cannot send that without asking first).
 
 Errors say what is wrong and what to do, as JSON ``{"error": ...}``.
@@ -21,9 +23,12 @@ import hmac
 import ipaddress
 import json
 import socket
-from collections.abc import Iterable
+import time
+from collections.abc import Callable, Iterable
 
 from aiohttp import web
+
+from vr.console.lockout import Lockout, client_key
 
 COOKIE = "vr_console"
 MAX_BODY = 16 * 1024
@@ -89,10 +94,16 @@ def own_names(host: str) -> set[str]:
 class Guard:
     """The checks; ``token`` None on a loopback address (where nothing else can connect)."""
 
-    def __init__(self, token: str | None, names: Iterable[str] = ()) -> None:
-        """``names``: what a network server answers to beyond loopback names (see ``own_names``)."""
+    def __init__(self, token: str | None, names: Iterable[str] = (), lockout: Lockout | None = None,
+                 alert: Callable[[str], None] | None = None, clock: Callable[[], float] = time.monotonic) -> None:
+        """``names``: what a network server answers to beyond loopback names (see ``own_names``);
+        ``lockout``: counts wrong tokens (a new ``Lockout`` by default); ``alert``: told, for the
+        session, when an address is locked out (never with a token in it)."""
         self.token = token
         self.names = {n.lower() for n in names} if token is not None else set()
+        self.lockout = lockout or Lockout()
+        self.alert = alert
+        self.clock = clock
 
     def host_ok(self, header: str, local_ip: str | None) -> bool:
         """``header``: the request's ``Host``; ``local_ip``: this end of the connection it came on."""
@@ -109,12 +120,39 @@ class Guard:
         """The token in the ``Authorization`` header or the cookie; with ``from_address``, ``?token=`` too."""
         if self.token is None:
             return True
+        return any(hmac.compare_digest(g.encode(), self.token.encode()) for g in self._given(request, from_address))
+
+    @staticmethod
+    def _given(request: web.Request, from_address: bool) -> list[str]:
+        """The tokens a request sends (none empty)."""
         auth = request.headers.get("Authorization", "")
         given = [auth[7:].strip()] if auth.startswith("Bearer ") else []
         given.append(request.cookies.get(COOKIE, ""))
         if from_address:
             given.append(request.query.get("token", ""))
-        return any(g and hmac.compare_digest(g.encode(), self.token.encode()) for g in given)
+        return [g for g in given if g]
+
+    def _refused(self, request: web.Request, from_address: bool) -> None:
+        """A request without the right token: count the tokens it sent (if any) against its address."""
+        client = client_key(request.remote)
+        for given in self._given(request, from_address):
+            lock_s = self.lockout.wrong(client, given, self.clock())
+            if lock_s and self.alert is not None:
+                self.alert(f"console: {self.lockout.max_wrong} wrong tokens from {client} within "
+                           f"{self.lockout.window_s:.0f} s; that address is refused for {lock_s:.0f} s "
+                           "(someone on the network may be guessing the token; the session goes on)")
+
+    def _locked(self, request: web.Request) -> web.Response | None:
+        """``429`` for an address locked out for wrong tokens (see ``vr.console.lockout``), else None."""
+        if self.token is None:
+            return None
+        wait_s = self.lockout.retry_after(client_key(request.remote), self.clock())
+        if not wait_s:
+            return None
+        response = error(429, f"too many wrong tokens from this address; try again in {wait_s} s with the full "
+                              "address printed when the session started")
+        response.headers["Retry-After"] = str(wait_s)
+        return _secured(response)
 
     @web.middleware
     async def middleware(self, request: web.Request, handler):
@@ -125,10 +163,14 @@ class Guard:
         origin = request.headers.get("Origin")
         if origin is not None and origin != f"{request.scheme}://{request.host}":
             return error(403, "requests from another site's page are refused")
+        locked = self._locked(request)
+        if locked is not None:
+            return locked
         first_load = request.method in ("GET", "HEAD") and request.path == PAGE and "token" in request.query
         if first_load and self.token is not None:
             return self._first_load(request)
         if not self.token_ok(request):
+            self._refused(request, from_address=False)
             in_address = "token" in request.query
             return error(401, ("the token in the address opens the page only (its first load); scripts send "
                                "'Authorization: Bearer TOKEN'") if in_address else
@@ -149,11 +191,13 @@ class Guard:
     def _first_load(self, request: web.Request) -> web.Response:
         """``GET /?token=``: the cookie, then back to the same address without the token."""
         if not self.token_ok(request, from_address=True):
+            self._refused(request, from_address=True)
             return error(401, "the token in this address is not this session's: open the full address printed "
                               "when the session started")
         clean = request.rel_url.with_query([(k, v) for k, v in request.query.items() if k != "token"])
         response = web.Response(status=303, headers={"Location": str(clean)})
-        response.set_cookie(COOKIE, self.token, httponly=True, samesite="Strict", path="/")
+        # Secure over HTTPS: a browser must never send it to this address over plain HTTP (any port).
+        response.set_cookie(COOKIE, self.token, httponly=True, samesite="Strict", path="/", secure=request.secure)
         return _secured(response)
 
 

@@ -55,6 +55,8 @@ class ConsoleHub:
         self._listening: dict | None = None   # the microphone's status (``Hearing.status``), or None
         self.url = ""
         self.token: str | None = None
+        self.fingerprint: str | None = None   # on a network address: the SHA-256 of the certificate it serves
+        self.notes: list[str] = []            # what the console said of its certificate (made, renewed) at its start
         self.alerts: deque[str] = deque()     # for the clinician's panel and the record
         self.ended: str | None = None
         self.frames = 0
@@ -108,6 +110,8 @@ class ConsoleHub:
             proc.join(2.0)
             raise ConsoleUnavailable(detail)
         self.url, self.token, self.port = detail["url"], detail["token"], detail["port"]
+        self.fingerprint = detail.get("fingerprint")
+        self.notes = list(detail.get("notes", []))
         self._proc, self._conn = proc, parent
 
     def _restart(self) -> bool:
@@ -126,6 +130,7 @@ class ConsoleHub:
             self._outbox.insert(0, ("events", sorted([*self._kept, *self._history], key=lambda e: e["seq"])))
             self._lock.notify()
         self.alerts.append("console: it stopped and was started again; the page reconnects by itself")
+        self.alerts.extend(f"console: {note}" for note in self.notes)   # its certificate was made again
         return True
 
     def _send_loop(self) -> None:
@@ -182,6 +187,8 @@ class ConsoleHub:
                     taken.append(item["id"])
                 elif kind == "watch":
                     self.watching, self.viewers = bool(item["mirror"]), int(item["viewers"])
+                elif kind == "alert":  # (wrong tokens: an address locked out; never a token in it)
+                    self.alerts.append(str(item))
         except (EOFError, OSError, ValueError):
             pass  # the sender notices and starts it again
         if taken:

@@ -3,7 +3,8 @@
 Routes (``docs/console.md`` is the reference): the page (``/``, ``/static/...``), ``GET
 /api/info``, ``/api/state``, ``/api/events``, ``/api/mirror.jpg``, ``POST /api/command`` and the
 WebSocket ``/api/ws``. Every request passes the checks of ``vr.console.guard`` first (the
-``Host``, the ``Origin``, on a network address the session's token). A bad request is answered
+``Host``, the ``Origin``, on a network address the session's token). On a network address the
+console speaks HTTPS only, with the install's certificate (``vr.console.tls``). A bad request is answered
 here and never reaches the session: only checked commands go down the pipe to the frame loop,
 once per id, at most ``intake.MAX_COMMANDS_PER_S`` a second but panic, stop and pause never limited
 (``vr.console.intake``). Up the pipe come the console's events (numbered by the hub, kept in
@@ -26,6 +27,8 @@ from vr.console.commands import BadCommand, Parsed, decode, parse
 from vr.console.guard import MAX_BODY, Guard, error, is_loopback, own_names, reachable
 from vr.console.intake import Conflict, Intake, TooMany
 from vr.console.store import ConsoleStore
+from vr.console.tls import Certificate, ensure_certificate
+from vr.console.tls_site import HttpsOnlySite
 
 __all__ = ["ConsoleServer", "serve", "is_loopback"]   # is_loopback: for the command line
 
@@ -64,7 +67,9 @@ def serve(conn, info: dict, host: str, port: int | None, token: str | None) -> N
     except Exception as e:  # noqa: BLE001 - whatever it is, the session is told and goes on without
         conn.send(("failed", str(e) if isinstance(e, (RuntimeError, OSError)) else f"{type(e).__name__}: {e}"))
         return
-    conn.send(("ready", {"url": server.url, "token": server.token, "port": server.port}))
+    cert = server.certificate
+    conn.send(("ready", {"url": server.url, "token": server.token, "port": server.port,
+                         "fingerprint": cert.fingerprint if cert else None, "notes": list(cert.notes) if cert else []}))
     loop.add_reader(conn.fileno(), server.on_pipe)
     try:
         loop.run_forever()
@@ -84,7 +89,8 @@ class ConsoleServer:
         self.host = host
         self.port = port
         self.token = None if is_loopback(host) else (token or secrets.token_urlsafe(16))
-        self.guard = Guard(self.token, own_names(host) if self.token else ())
+        self.guard = Guard(self.token, own_names(host) if self.token else (), alert=lambda m: self._tell("alert", m))
+        self.certificate: Certificate | None = None   # on a network address: what it serves HTTPS with
         self.url = ""
         self.store = ConsoleStore()
         self.intake = Intake(self.store)
@@ -110,19 +116,27 @@ class ConsoleServer:
         app.router.add_get("/api/ws", self._ws)
         self._runner = web.AppRunner(app, access_log=None, handle_signals=False)
         await self._runner.setup()
+        tls = None
+        if self.token is not None:   # the token must not cross the network in the clear
+            self.certificate = ensure_certificate(sorted(self.guard.names))
+            tls = self.certificate.server_context()
         ports = [self.port] if self.port is not None else range(DEFAULT_PORT, DEFAULT_PORT + PORT_TRIES)
         last: OSError | None = None
         for port in ports:
-            site = web.TCPSite(self._runner, self.host, port, reuse_address=True)
+            site = (HttpsOnlySite(self._runner, self.host, port, context=tls, address="", token=self.token,
+                                  alert=self.guard.alert) if tls else
+                    web.TCPSite(self._runner, self.host, port, reuse_address=True))
             try:
                 await site.start()
             except OSError as e:
                 last = e
                 continue
-            self.port = site._server.sockets[0].getsockname()[1]  # the real port when 0 was asked for
+            self.port = site.port if tls else site._server.sockets[0].getsockname()[1]  # the real one, for 0
             shown = reachable(self.host)
             shown = f"[{shown}]" if ":" in shown else shown
-            self.url = f"http://{shown}:{self.port}/" + (f"?token={self.token}" if self.token else "")
+            self.url = f"{'https' if tls else 'http'}://{shown}:{self.port}/" + (f"?token={self.token}" if self.token else "")
+            if tls:
+                site.address = self.url.split("?")[0]   # where plain HTTP on the port is sent
             return
         await self._runner.cleanup()
         tried = f"port {self.port}" if self.port is not None else f"ports {DEFAULT_PORT}-{DEFAULT_PORT + PORT_TRIES - 1}"
