@@ -1,0 +1,485 @@
+"""The posing pass of the skinned humans: one numpy pass over every human turns ``HumansState`` into
+skinning matrices, local joint rotations, face weights and eye positions.
+
+``build_rig`` makes the static ``CrowdRig`` once per crowd (bodies, shapes, rest joints, seeded
+phases); a ``CrowdPoser`` holds what moves between frames (walk phase, sit progress, gesture
+blends, the mouth's envelope) and ``pose`` runs each frame with no loop over humans or joints:
+the motion generators of ``vr.render.motion`` give joint angles as (N, ...) arrays, legs are
+solved by two-bone inverse kinematics (so stance feet stay planted), the eyes aim at the gaze
+target, and forward kinematics runs by depth level over the animated joints only (a joint with
+no motion of its own shares its nearest animated ancestor's skinning matrix).
+
+Frames: the body frame is the baked body's (metres, Z up, facing -Y, soles at z = 0); the world
+is Panda3D's. A human at ``position_m`` with ``body_yaw_deg`` 0 faces +Y, as the old humans of
+``vr.render.animate`` and the simulation's ``forward_xy`` do: the world transform is
+T(position) Rz(body_yaw + 180 deg) S(scale) T(shift). ``shift`` moves the body in its own
+frame so that its rest eyes sit exactly where ``vr.sim.session.eye_position_m`` says.
+
+Heights: the seed's shape keeps its other axes; its ``height`` coefficient is fitted so the
+shaped stature nears the slot's ``height_m`` and a uniform scale makes up the rest exactly.
+Bodies (when not given): male with probability 1 / (1 + exp(-(height - 1.70) / 0.04)), decided by
+a uniform number from the seed, so taller slots are mostly men and the same seed and height give
+the same body.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from vr.render import bodies as bodies_mod
+from vr.render import motion
+from vr.sim.crowd import POSTURE_SEATED
+from vr.sim.session import EYE_FORWARD_M, eye_height_m
+from vr.sim.types import HumansState
+
+F32 = np.float32
+FACE_UNITS: tuple[str, ...] = ("eyeBlinkLeft", "eyeBlinkRight", "jawOpen", "mouthSmileLeft", "mouthSmileRight",
+                               "mouthFrownLeft", "mouthFrownRight", "browInnerUp", "browDownLeft", "browDownRight",
+                               "mouthFunnel", "mouthPucker", "mouthClose")
+SIDES = ("L", "R")
+TOES = tuple(f"toe{k}-1" for k in range(1, 6))
+# The joints that move on their own, parents before children; every other joint keeps its rest
+# rotation relative to its parent (so it shares its nearest animated ancestor's skinning matrix).
+ANIMATED = (("root", "spine05", "spine03", "spine01", "neck01", "head", "eye.L", "eye.R")
+            + tuple(f"{j}.{s}" for j in ("clavicle", "upperarm01", "lowerarm01", "wrist", "upperleg01",
+                                          "lowerleg01", "foot") + TOES for s in SIDES))
+EYE_YAW_LIMIT_DEG, EYE_PITCH_LIMIT_DEG = 35.0, 30.0
+ARM_CLEARANCE_DEG = 7.0      # the arms hang this far out from the sides
+SYLLABLES_HZ = 4.2
+
+
+def hpr_matrices(h_deg: np.ndarray, p_deg: np.ndarray, r_deg: np.ndarray) -> np.ndarray:
+    """Rotation matrices (..., 3, 3) for heading/pitch/roll in the body frame (facing -Y):
+    R = Rz(h) Rx(-p) Ry(-r), i.e. Panda3D's HPR for a node facing +Y seen from the body's side
+    (heading to the body's left, pitch lifting the front, roll tilting the top to its right)."""
+    h, q, w = np.radians(h_deg), -np.radians(p_deg), -np.radians(r_deg)
+    ch, sh, cq, sq, cw, sw = np.cos(h), np.sin(h), np.cos(q), np.sin(q), np.cos(w), np.sin(w)
+    out = np.empty(np.shape(h) + (3, 3), F32)
+    out[..., 0, 0] = ch * cw - sh * sq * sw
+    out[..., 0, 1] = -sh * cq
+    out[..., 0, 2] = ch * sw + sh * sq * cw
+    out[..., 1, 0] = sh * cw + ch * sq * sw
+    out[..., 1, 1] = ch * cq
+    out[..., 1, 2] = sh * sw - ch * sq * cw
+    out[..., 2, 0] = -cq * sw
+    out[..., 2, 1] = sq
+    out[..., 2, 2] = cq * cw
+    return out
+
+
+def rot_z(angle_rad: np.ndarray) -> np.ndarray:
+    """Rotations (..., 3, 3) about +Z (counter-clockwise seen from above)."""
+    c, s = np.cos(angle_rad), np.sin(angle_rad)
+    out = np.zeros(np.shape(angle_rad) + (3, 3), F32)
+    out[..., 0, 0], out[..., 0, 1], out[..., 1, 0], out[..., 1, 1], out[..., 2, 2] = c, -s, s, c, 1.0
+    return out
+
+
+def align(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """The smallest rotations (..., 3, 3) turning directions ``a`` onto ``b`` (..., 3)."""
+    a = a / np.linalg.norm(a, axis=-1, keepdims=True)
+    b = b / np.linalg.norm(b, axis=-1, keepdims=True)
+    k = np.cross(a, b)
+    c = np.sum(a * b, axis=-1)[..., None, None]
+    kx = np.zeros(a.shape + (3,), F32)
+    kx[..., 0, 1], kx[..., 0, 2], kx[..., 1, 2] = -k[..., 2], k[..., 1], -k[..., 0]
+    kx[..., 1, 0], kx[..., 2, 0], kx[..., 2, 1] = k[..., 2], -k[..., 1], k[..., 0]
+    return (np.eye(3, dtype=F32) * c + kx + k[..., :, None] * k[..., None, :] / np.maximum(1.0 + c, 1e-6)).astype(F32)
+
+
+@dataclass(frozen=True)
+class CrowdRig:
+    """A crowd's static rig: one entry a human (N), joints (J) in the assets' order, body frame."""
+
+    bodies: tuple[str, ...]           # 'female' | 'male'
+    shape_weights: np.ndarray         # (N, 2K) float32 target weights of the shaped rest mesh
+    joint_heads_m: np.ndarray         # (N, J, 3) float32 shaped rest joints (body frame, before the scale)
+    joint_names: tuple[str, ...]
+    joint_parents: np.ndarray         # (J,) int64, -1 for the root
+    seeds: np.ndarray                 # (N,) int64
+    heights_m: np.ndarray             # (N,) float32: the stature each human is scaled to
+    scale: np.ndarray                 # (N,) float32 uniform scale, body frame to world
+    phases: np.ndarray                # (N, 8) float32 seeded phases in cycles (idle, gestures, speech)
+    shift_m: np.ndarray               # (N, 3) float32 body-frame offset putting the rest eyes at the sim's eye point
+    animated: np.ndarray              # (A,) joint indices that move, in level order
+    anchor: np.ndarray                # (J,) position in ``animated`` of each joint's nearest animated self-or-ancestor
+    levels: tuple[tuple[int, int, np.ndarray], ...]   # (start, stop, parent positions) over ``animated``
+    offsets_m: np.ndarray             # (N, A, 3) each animated joint's rest offset from its animated parent
+    rest_m: np.ndarray                # (N, A, 3) rest positions of the animated joints
+    arm_down_deg: np.ndarray          # (N,) how far the arms turn down from the baked A-pose
+    eye_above_root_m: np.ndarray      # (N,) rest eye height above the root joint
+    heel_m: np.ndarray                # (N,) heel behind the ankle, ball of the foot in front of it
+    ball_m: np.ndarray
+
+    @property
+    def count(self) -> int:
+        return len(self.bodies)
+
+    def joint_index(self, name: str) -> int:
+        return self.joint_names.index(name)
+
+
+def _choose_bodies(seeds: np.ndarray, heights_m: np.ndarray) -> tuple[str, ...]:
+    u = np.array([np.random.default_rng([int(s), 0xB0D7]).random() for s in seeds])
+    p_male = 1.0 / (1.0 + np.exp(-(heights_m - 1.70) / 0.04))
+    return tuple("male" if uu < p else "female" for uu, p in zip(u, p_male))
+
+
+def _fit_height(asset: bodies_mod.BodyAsset, weights: np.ndarray, heights_m: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Set the ``height`` target weights so each shaped stature nears ``heights_m``; return the
+    weights and the shaped statures (from the 64 highest rest vertices, where the crown is)."""
+    top = np.argsort(asset.vertices[:, 2])[-64:]
+    z0, dz = asset.vertices[top, 2], asset.shape_deltas[:, top, 2]       # (T,), (2K, T)
+    k = bodies_mod.SHAPE_AXES.index("height")
+
+    def stature(w: np.ndarray) -> np.ndarray:
+        return (z0[None, :] + w @ dz).max(axis=1)
+
+    w = weights.copy()
+    w[:, 2 * k: 2 * k + 2] = 0.0
+    mid = stature(w)
+    lo, hi = w.copy(), w.copy()
+    lo[:, 2 * k], hi[:, 2 * k + 1] = 1.0, 1.0
+    down, up = mid - stature(lo), stature(hi) - mid
+    c = np.where(heights_m >= mid, (heights_m - mid) / np.maximum(up, 1e-6), (heights_m - mid) / np.maximum(down, 1e-6))
+    c = np.clip(c, -1.0, 1.0)
+    w[:, 2 * k], w[:, 2 * k + 1] = np.maximum(-c, 0.0), np.maximum(c, 0.0)
+    return w.astype(F32), stature(w)
+
+
+def build_rig(seeds: Sequence[int] | np.ndarray, heights_m: Sequence[float] | np.ndarray,
+              bodies: Sequence[str] | None = None, *, shapes: Sequence[Mapping[str, float]] | None = None,
+              assets: Mapping[str, bodies_mod.BodyAsset] | None = None) -> CrowdRig:
+    """The rig of N humans from their seeds and statures (metres). ``bodies``: 'female'/'male'
+    per human (None: chosen from seed and height, see the module's notes); ``shapes``: shape
+    coefficients per human (None: ``bodies.shape_for_seed``); either way the ``height`` axis is
+    refitted to the stature. ``assets``: loaded ``BodyAsset`` by name (None: loaded here)."""
+    seeds = np.asarray(seeds, np.int64).reshape(-1)
+    heights = np.asarray(heights_m, np.float64).reshape(-1)
+    if len(seeds) != len(heights):
+        raise ValueError(f"build_rig: {len(seeds)} seeds but {len(heights)} heights; give one of each per human")
+    names = tuple(bodies) if bodies is not None else _choose_bodies(seeds, heights)
+    if len(names) != len(seeds):
+        raise ValueError(f"build_rig: {len(names)} bodies for {len(seeds)} humans")
+    unknown = set(names) - set(bodies_mod.BODY_NAMES)
+    if unknown:
+        raise ValueError(f"build_rig: unknown bodies {sorted(unknown)}; bodies are {', '.join(bodies_mod.BODY_NAMES)}")
+    assets = dict(assets or {})
+    for name in sorted(set(names) | ({"female"} if not names else set())):
+        if name not in assets:
+            assets[name] = bodies_mod.load_body(name)
+    ref = assets[names[0] if names else "female"]
+    for a in assets.values():
+        if a.joint_names != ref.joint_names or not np.array_equal(a.joint_parents, ref.joint_parents):
+            raise ValueError(f"bodies {ref.name!r} and {a.name!r} have different rigs (joint names or parents); "
+                             "re-bake both with scripts/bake_humans.py")
+    n, jn = len(seeds), len(ref.joint_names)
+    shapes = list(shapes) if shapes is not None else [bodies_mod.shape_for_seed(int(s)) for s in seeds]
+    weights = np.stack([bodies_mod.target_weights(sh) for sh in shapes]) if n else np.zeros((0, 10), F32)
+    heads = np.zeros((n, jn, 3), F32)
+    stature = np.ones(n)
+    heel, ball = np.zeros(n, F32), np.zeros(n, F32)
+    idx = {name: i for i, name in enumerate(ref.joint_names)}
+    for name, asset in assets.items():
+        sel = np.array([b == name for b in names], bool)
+        if not sel.any():
+            continue
+        weights[sel], stature[sel] = _fit_height(asset, weights[sel], heights[sel])
+        heads[sel] = asset.joint_heads[None] + np.einsum("nk,kjc->njc", weights[sel], asset.shape_joint_deltas)
+        ankle = asset.joint_heads[idx["foot.L"]]
+        near = (asset.vertices[:, 2] < 0.03) & (np.abs(asset.vertices[:, 0] - ankle[0]) < 0.05)
+        heel[sel] = asset.vertices[near, 1].max() - ankle[1]
+    scale = (heights / stature).astype(F32)
+    toe = heads[:, [idx[f"{t}.L"] for t in TOES]].mean(axis=1)
+    ball[:] = heads[:, idx["foot.L"], 1] - toe[:, 1]
+    # Animated joints by depth (each one's parent: its nearest animated ancestor).
+    parents = ref.joint_parents
+    anim_set = {idx[j] for j in ANIMATED}
+    nearest = np.zeros(jn, np.int64)          # nearest animated self-or-ancestor, -1 above the root
+    anim_parent: dict[int, int] = {}
+    depth: dict[int, int] = {}
+    for j in range(jn):                       # the assets list parents before children
+        p = int(parents[j])
+        up = -1 if p < 0 else int(nearest[p])
+        nearest[j] = j if j in anim_set else up
+        if j in anim_set:
+            anim_parent[j] = up
+            depth[j] = 0 if up < 0 else depth[up] + 1
+    order = sorted(anim_set, key=lambda j: (depth[j], j))
+    pos = {j: k for k, j in enumerate(order)}
+    levels = []
+    for d in range(max(depth.values()) + 1):
+        ks = [pos[j] for j in order if depth[j] == d]
+        levels.append((ks[0], ks[-1] + 1, np.array([pos.get(anim_parent[order[k]], -1) for k in ks], np.int64)))
+    animated = np.array(order, np.int64)
+    parent_joint = np.array([anim_parent[j] for j in order], np.int64)
+    rest = heads[:, animated]
+    offsets = rest - np.where(parent_joint[None, :, None] >= 0, heads[:, np.maximum(parent_joint, 0)], 0.0)
+    eyes = 0.5 * (heads[:, idx["eye.L"]] + heads[:, idx["eye.R"]])
+    shift = np.zeros((n, 3), F32)
+    shift[:, 0] = -eyes[:, 0]
+    shift[:, 1] = -EYE_FORWARD_M / scale - eyes[:, 1]
+    arm = heads[:, idx["lowerarm01.L"]] - heads[:, idx["upperarm01.L"]]
+    arm_down = np.degrees(np.arctan2(np.abs(arm[:, 0]), -arm[:, 2])) - ARM_CLEARANCE_DEG
+    phases = np.stack([np.random.default_rng([int(s), 0x1D1E]).random(8) for s in seeds]) if n else np.zeros((0, 8))
+    return CrowdRig(bodies=names, shape_weights=weights.astype(F32), joint_heads_m=heads, joint_names=ref.joint_names,
+                    joint_parents=parents.copy(), seeds=seeds, heights_m=heights.astype(F32), scale=scale,
+                    phases=phases.astype(F32), shift_m=shift, animated=animated,
+                    anchor=np.array([pos[int(nearest[j])] for j in range(jn)], np.int64), levels=tuple(levels),
+                    offsets_m=offsets.astype(F32), rest_m=rest.astype(F32), arm_down_deg=arm_down.astype(F32),
+                    eye_above_root_m=(eyes[:, 2] - heads[:, idx["root"], 2]).astype(F32), heel_m=heel, ball_m=ball)
+
+
+@dataclass
+class CrowdPose:
+    """One frame's pose of a crowd (N humans, J joints, world frame: Panda3D's, Z up, metres)."""
+
+    skin: np.ndarray          # (N, J, 3, 4) float32 top rows of M_j = G_j T(-p'_j): x_world = M_j [x_rest_shaped, 1]
+    local_rot: np.ndarray     # (N, J, 3, 3) float32 joint rotations relative to rest, in the parent's (rest-parallel) frame
+    face: np.ndarray          # (N, len(FACE_UNITS)) float32 weights 0..1
+    visible: np.ndarray       # (N,) bool: present
+    eye_m: np.ndarray         # (N, 3) float32 world midpoint between the eyeball centres
+
+
+class CrowdPoser:
+    """What moves between frames for one crowd (walk phases, sit progress, gesture blends, the
+    mouth), and ``pose``: the whole crowd's pose from a ``HumansState``, numpy over all humans."""
+
+    def __init__(self, rig: CrowdRig) -> None:
+        self.rig = rig
+        n = rig.count
+        self.phase = np.zeros(n, F32)           # gait cycles walked (from distance, not the clock)
+        self.sit = np.zeros(n, F32)             # 0 standing .. 1 seated
+        self.gestures = np.zeros((n, len(motion.G)), F32)
+        self.envelope = np.zeros(n, F32)        # smoothed mouth loudness
+        self.syllable = rig.phases[:, 5].copy()
+        self.prev_yaw = np.zeros(n, F32)
+        self.prev_present = np.zeros(n, bool)
+        k = {int(j): i for i, j in enumerate(rig.animated)}
+        at = {name: k[rig.joint_index(name)] for name in ANIMATED}
+        self._at = at
+        pair = lambda name: np.array([at[f"{name}.{s}"] for s in SIDES])   # noqa: E731
+        self._hip, self._knee, self._foot = pair("upperleg01"), pair("lowerleg01"), pair("foot")
+        self._shoulder, self._elbow, self._wrist, self._clav = pair("upperarm01"), pair("lowerarm01"), pair("wrist"), \
+            pair("clavicle")
+        self._toes = np.array([[at[f"{t}.{s}"] for t in TOES] for s in SIDES])      # (2, 5)
+        self._eyes = np.array([at["eye.L"], at["eye.R"]])
+        self._eye_level = next(i for i, (a, b, _) in enumerate(rig.levels) if a <= self._eyes[0] < b)
+        rest = rig.rest_m
+        self._thigh = rest[:, self._knee] - rest[:, self._hip]          # (N, 2, 3)
+        self._shin = rest[:, self._foot] - rest[:, self._knee]
+        side = np.array([1.0, -1.0], F32)
+        self._side = side
+        # Elbows and wrists bend about the hinge the turned-down arm has (see ``_arm_locals``).
+        self._arm_k = hpr_matrices(np.zeros((rig.count, 2)), np.zeros((rig.count, 2)),
+                                   -side[None, :] * rig.arm_down_deg[:, None])           # (N, 2, 3, 3)
+        self._ready = False
+
+    def pose(self, humans: HumansState, t_s: float, dt_s: float, camera_m: tuple[float, float, float],
+             mouth: np.ndarray | None = None) -> CrowdPose:
+        """Pose every human at session time ``t_s`` after a frame of ``dt_s``; ``mouth`` (N,) is the
+        loudness 0..1 of the line each is saying, NaN where unknown (then syllables are mimed).
+        ``camera_m`` is the viewer's eye (unused by the pose itself: every human is posed in full)."""
+        rig, h, n = self.rig, humans, self.rig.count
+        if len(h.present) != n:
+            raise ValueError(f"CrowdPoser.pose: the rig has {n} humans but the state {len(h.present)}; "
+                             "build the rig from the same slots (build_rig(state.seed, state.height_m))")
+        dt = max(float(dt_s), 0.0)
+        present = np.asarray(h.present, bool)
+        s = rig.scale
+        yaw = np.asarray(h.body_yaw_deg, F32)
+        seated = np.asarray(h.posture) == POSTURE_SEATED
+        new = present & ~self.prev_present if self._ready else np.ones(n, bool)
+        self.sit = np.where(new, seated.astype(F32), motion.sit_step(self.sit, seated, dt)).astype(F32)
+        turn_rate = np.where(new, 0.0, ((yaw - self.prev_yaw + 180.0) % 360.0 - 180.0) / max(dt, 1e-6))
+        self.prev_yaw, self.prev_present, self._ready = yaw.copy(), present.copy(), True
+        sit = motion.sit_shape(self.sit)
+        down = sit["down"]
+        # Gait: the phase advances by distance over stride (= cadence x time), stepping on the spot when turning.
+        v = np.where(seated, 0.0, np.asarray(h.speed_mps, F32) / s).astype(F32)
+        cad = motion.cadence_hz(v)
+        moving = v > 0.02
+        turning = np.clip((np.abs(turn_rate) - 15.0) / 45.0, 0.0, 1.0) * np.clip(1.0 - v / 0.2, 0.0, 1.0) * (1.0 - down)
+        self.phase = ((self.phase + np.where(moving, cad * dt, 0.0) + turning * F32(1.2 * dt)) % 1.0).astype(F32)
+        stride = np.where(moving, v / cad, 0.0).astype(F32) * (1.0 - down)
+        amp = (np.clip(v / 0.5, 0.0, 1.0) * (1.0 - down)).astype(F32)
+        lift = (F32(0.075) * amp + F32(0.04) * turning).astype(F32)
+        ankle_z = rig.rest_m[:, self._foot[0], 2]
+        feet, foot_pitch, toe_pitch = motion.gait(self.phase, stride, lift, rig.heel_m, rig.ball_m, ankle_z)
+        walk = motion.gait_body(self.phase, amp)
+        life = motion.idle(t_s, rig.phases)
+        self.gestures = motion.ease_gestures(self.gestures, np.asarray(h.gesture, np.int64), dt)
+        gest = motion.gesture_motion(self.gestures, t_s, rig.phases)
+        still = (1.0 - amp) * (1.0 - down)
+
+        e = np.zeros((n, len(rig.animated), 3), F32)      # heading, pitch, roll per animated joint
+        at = self._at
+        e[:, at["root"], 0] = walk["pelvis_yaw_deg"]
+        e[:, at["root"], 2] = walk["pelvis_roll_deg"] + life["shift_roll_deg"] * still
+        e[:, at["spine05"], 1] = sit["lean_deg"] + gest["lean_deg"]
+        e[:, at["spine03"], 0] = walk["thorax_yaw_deg"] - walk["pelvis_yaw_deg"]
+        e[:, at["spine03"], 1] = gest["slump_deg"]
+        e[:, at["spine01"], 1] = life["chest_deg"] + 0.5 * gest["slump_deg"]
+        chain_yaw = walk["thorax_yaw_deg"]
+        chain_pitch = e[:, at["spine05"], 1] + e[:, at["spine03"], 1] + e[:, at["spine01"], 1]
+        rel_yaw = np.clip((np.asarray(h.head_yaw_deg, F32) - yaw + 180.0) % 360.0 - 180.0, -80.0, 80.0)
+        head_yaw = rel_yaw - chain_yaw + life["head_yaw_deg"] + gest["head_yaw_deg"]
+        head_pitch = np.asarray(h.head_pitch_deg, F32) - chain_pitch + life["head_pitch_deg"] + gest["head_pitch_deg"]
+        for name, share in (("neck01", 0.35), ("head", 0.65)):
+            e[:, at[name], 0] = share * head_yaw
+            e[:, at[name], 1] = share * head_pitch
+        e[:, at["head"], 2] = life["head_roll_deg"]
+        self._arms(e, walk, sit, gest, life, down)
+        local = hpr_matrices(e[..., 0], e[..., 1], e[..., 2])
+        local[:, self._elbow] = self._arm_k.transpose(0, 1, 3, 2) @ local[:, self._elbow] @ self._arm_k
+        local[:, self._wrist] = self._arm_k.transpose(0, 1, 3, 2) @ local[:, self._wrist] @ self._arm_k
+
+        # The pelvis: walking bob and sway, idle weight shifts, down and back onto the seat.
+        root = rig.rest_m[:, at["root"]] + rig.shift_m
+        stand_z = root[:, 2] + walk["bob_m"]
+        seat_z = eye_height_m(np.asarray(h.height_m, F32), POSTURE_SEATED) / s - rig.eye_above_root_m \
+            + rig.shift_m[:, 2]
+        root_t = np.stack([root[:, 0] + walk["sway_m"] + life["shift_m"] * still, root[:, 1],
+                           stand_z + (seat_z - stand_z) * down], axis=1).astype(F32)
+        self._legs(local, root_t, feet, foot_pitch, toe_pitch, sit)
+        g_rot, g_t = self._forward(local, root_t, h, s, yaw)
+        return self._outputs(local, g_rot, g_t, h, s, yaw, present, gest, mouth, dt)
+
+    # -- the parts of ``pose`` ---------------------------------------------------------------------
+
+    def _arms(self, e: np.ndarray, walk: dict, sit: dict, gest: dict, life: dict, down: np.ndarray) -> None:
+        """Shoulders, elbows and clavicles: hanging at the sides (from the baked A-pose), swinging
+        in the walk, on the thighs when seated, crossed, or the right hand holding a phone."""
+        side, n = self._side, self.rig.count
+        hang = -side[None, :] * self.rig.arm_down_deg[:, None]            # roll that turns each arm down
+        d = down[:, None]
+        sh = np.zeros((n, 2, 3), F32)
+        sh[..., 1] = walk["arm_deg"] + 16.0 * d
+        sh[..., 2] = hang + side * 4.0 * d
+        el = -22.0 + walk["elbow_deg"] + 40.0 * d
+        cross_sh = np.stack([np.broadcast_to(-side * 38.0, (n, 2)), np.full((n, 2), 28.0), hang + side * 6.0], axis=-1)
+        cross_el = np.full((n, 2), 70.0, F32)
+        phone_sh = np.stack([np.full(n, 12.0), np.full(n, 22.0), hang[:, 1] - 6.0], axis=-1)
+        wc, wp = gest["cross"][:, None], gest["phone"]
+        sh = sh * (1.0 - wc[..., None]) + cross_sh * wc[..., None]
+        el = el * (1.0 - wc) + cross_el * wc
+        sh[:, 1] = sh[:, 1] * (1.0 - wp[:, None]) + phone_sh * wp[:, None]
+        el[:, 1] = el[:, 1] * (1.0 - wp) + 62.0 * wp
+        e[:, self._shoulder] = sh
+        e[:, self._elbow, 1] = el
+        e[:, self._wrist, 1] = -8.0 * wp[:, None] * np.array([0.0, 1.0], F32)
+        e[:, self._clav, 2] = side * (0.8 * (life["breath"][:, None] + 1.0) + 5.0 * gest["yawn"][:, None])
+
+    def _legs(self, local: np.ndarray, root_t: np.ndarray, feet: np.ndarray, foot_pitch: np.ndarray,
+              toe_pitch: np.ndarray, sit: dict) -> None:
+        """Two-bone inverse kinematics of both legs to the ankle targets (gait, or the seated feet):
+        knee flexion from the hip-ankle distance, then the smallest hip turn onto the target."""
+        rig, at = self.rig, self._at
+        rest = rig.rest_m
+        r_root = local[:, at["root"]]                                     # (N, 3, 3)
+        hip = root_t[:, None] + np.einsum("nij,nkj->nki", r_root, rest[:, self._hip] - rest[:, at["root"]][:, None])
+        shift = rig.shift_m[:, None]
+        ankle = rest[:, self._foot] + shift
+        stand = ankle + feet
+        seat = ankle.copy()
+        seat[..., 1] = rest[:, self._hip, 1] + shift[..., 1] - np.linalg.norm(self._thigh, axis=-1) - 0.03
+        f = sit["feet"][:, None, None]
+        target = stand + (seat - stand) * f
+        target[..., 2] += sit["foot_lift_m"][:, None]
+        d = np.einsum("nji,nkj->nki", r_root, target - hip)               # in the pelvis frame
+        u, w = self._thigh, self._shin
+        p_ = u[..., 0] * w[..., 0]
+        q_ = u[..., 1] * w[..., 1] + u[..., 2] * w[..., 2]
+        s_ = u[..., 2] * w[..., 1] - u[..., 1] * w[..., 2]
+        want = 0.5 * (np.sum(d * d, -1) - np.sum(u * u, -1) - np.sum(w * w, -1)) - p_
+        r0 = np.hypot(q_, s_)
+        knee = np.arctan2(s_, q_) + np.arccos(np.clip(want / r0, -1.0, 1.0))
+        c, sn = np.cos(knee), np.sin(knee)
+        r_knee = np.zeros(knee.shape + (3, 3), F32)
+        r_knee[..., 0, 0] = 1.0
+        r_knee[..., 1, 1], r_knee[..., 1, 2], r_knee[..., 2, 1], r_knee[..., 2, 2] = c, -sn, sn, c
+        bent = u + np.einsum("nkij,nkj->nki", r_knee, w)
+        r_hip = align(bent, d)
+        pitch = foot_pitch * (1.0 - sit["down"][:, None])
+        r_foot = hpr_matrices(np.zeros_like(pitch), pitch, np.zeros_like(pitch))
+        chain = r_root[:, None] @ r_hip @ r_knee
+        local[:, self._hip] = r_hip
+        local[:, self._knee] = r_knee
+        local[:, self._foot] = chain.transpose(0, 1, 3, 2) @ r_foot
+        toe = (toe_pitch * (1.0 - sit["down"][:, None]) - pitch)[..., None]
+        r_toe = hpr_matrices(np.zeros_like(toe), np.broadcast_to(toe, toe.shape), np.zeros_like(toe))
+        local[:, self._toes] = np.broadcast_to(r_toe, (self.rig.count, 2, len(TOES), 3, 3))
+
+    def _world(self, h: HumansState, s: np.ndarray, yaw: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Each human's world rotation-and-scale (N, 3, 3) and floor position (N, 3)."""
+        rw = rot_z(np.radians(yaw + 180.0)) * s[:, None, None]
+        p = np.asarray(h.position_m, F32)
+        pos = np.zeros((len(p), 3), F32)
+        pos[:, : min(p.shape[1], 3)] = p[:, :3]
+        return rw, pos
+
+    def _forward(self, local: np.ndarray, root_t: np.ndarray, h: HumansState, s: np.ndarray,
+                 yaw: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Forward kinematics over the animated joints by depth level (body frame); the eyes' local
+        turns are set on the way, once the head's global transform is known."""
+        rig = self.rig
+        n, a = local.shape[:2]
+        g_rot = np.empty((n, a, 3, 3), F32)
+        g_t = np.empty((n, a, 3), F32)
+        g_rot[:, 0], g_t[:, 0] = local[:, 0], root_t
+        off = rig.offsets_m
+        for li, (a0, a1, par) in enumerate(rig.levels[1:], 1):
+            if li == self._eye_level:
+                local[:, self._eyes] = self._aim_eyes(g_rot, g_t, h, s, yaw)
+            rp = g_rot[:, par]
+            g_rot[:, a0:a1] = rp @ local[:, a0:a1]
+            g_t[:, a0:a1] = g_t[:, par] + np.einsum("nkij,nkj->nki", rp, off[:, a0:a1])
+        return g_rot, g_t
+
+    def _aim_eyes(self, g_rot: np.ndarray, g_t: np.ndarray, h: HumansState, s: np.ndarray,
+                  yaw: np.ndarray) -> np.ndarray:
+        """Eye rotations in the head's frame that look at ``gaze_target_m`` (each eye on its own, so
+        near targets converge), within the eyes' range; the simulation's eye angles where no target."""
+        head = self.rig.levels[self._eye_level][2][0]
+        rh, th = g_rot[:, head], g_t[:, head]
+        eyes = th[:, None] + np.einsum("nij,nkj->nki", rh, self.rig.offsets_m[:, self._eyes])
+        rw, pos = self._world(h, s, yaw)
+        target = np.einsum("nji,nj->ni", rw, np.asarray(h.gaze_target_m, F32) - pos) / (s * s)[:, None]
+        d = np.einsum("nji,nkj->nki", rh, target[:, None] - eyes)
+        e_yaw = np.degrees(np.arctan2(d[..., 0], -d[..., 1]))
+        e_pitch = np.degrees(np.arctan2(d[..., 2], np.hypot(d[..., 0], d[..., 1])))
+        known = np.isfinite(e_yaw) & np.isfinite(e_pitch)
+        e_yaw = np.where(known, e_yaw, np.asarray(h.eye_yaw_deg, F32)[:, None])
+        e_pitch = np.where(known, e_pitch, np.asarray(h.eye_pitch_deg, F32)[:, None])
+        e_yaw = np.clip(e_yaw, -EYE_YAW_LIMIT_DEG, EYE_YAW_LIMIT_DEG)
+        e_pitch = np.clip(e_pitch, -EYE_PITCH_LIMIT_DEG, EYE_PITCH_LIMIT_DEG)
+        return hpr_matrices(e_yaw, e_pitch, np.zeros_like(e_yaw))
+
+    def _outputs(self, local: np.ndarray, g_rot: np.ndarray, g_t: np.ndarray, h: HumansState, s: np.ndarray,
+                 yaw: np.ndarray, present: np.ndarray, gest: dict, mouth: np.ndarray | None, dt: float) -> CrowdPose:
+        rig = self.rig
+        n, a = local.shape[:2]
+        rw, pos = self._world(h, s, yaw)
+        trans = g_t - np.einsum("nkij,nkj->nki", g_rot, rig.rest_m)
+        skin_a = np.empty((n, a, 3, 4), F32)
+        skin_a[..., :3] = rw[:, None] @ g_rot
+        skin_a[..., 3] = pos[:, None] + np.einsum("nij,nkj->nki", rw, trans)
+        skin = skin_a[:, rig.anchor]
+        local_rot = np.zeros((n, len(rig.joint_names), 3, 3), F32)
+        local_rot[..., 0, 0] = local_rot[..., 1, 1] = local_rot[..., 2, 2] = 1.0
+        local_rot[:, rig.animated] = local
+        eye_m = pos + np.einsum("nij,nj->ni", rw, g_t[:, self._eyes].mean(axis=1))
+        # Face: the mouth from the line's loudness (or mimed syllables), mood, gestures, blinks.
+        speaking = np.asarray(h.speaking, bool)
+        loud = np.full(n, np.nan, F32) if mouth is None else np.asarray(mouth, F32).reshape(n)
+        rate = F32(SYLLABLES_HZ) * (F32(0.85) + F32(0.3) * rig.phases[:, 6])
+        self.syllable = (self.syllable + np.where(speaking, rate * F32(dt), 0.0)).astype(F32)
+        jaw, shapes = motion.speech(self.syllable, rig.seeds, speaking, loud, self.envelope)
+        self.envelope = (self.envelope + (jaw - self.envelope) * F32(min(1.0, dt / 0.1))).astype(F32)
+        units = motion.face(np.asarray(h.mood, np.int64), gest["smile"], gest["yawn"], np.asarray(h.blinking, bool),
+                            np.asarray(h.eye_pitch_deg, F32), jaw, shapes)
+        face = np.stack([units[name] for name in FACE_UNITS], axis=1).astype(F32)
+        return CrowdPose(skin=skin, local_rot=local_rot, face=face, visible=present.copy(), eye_m=eye_m.astype(F32))
