@@ -127,6 +127,34 @@ def cmd_replay(args: argparse.Namespace) -> int:
     return EXIT_OK if verdict.same else EXIT_INVALID
 
 
+def cmd_export(args: argparse.Namespace) -> int:
+    from vr.record import RecordError
+    from vr.record.export import write_tables, write_xdf
+
+    if not (args.xdf or args.tables):
+        print("vr export: say what to write: --xdf FILE (one session) or --tables DIR (every session under DIR)",
+              file=sys.stderr)
+        return EXIT_USAGE
+    try:
+        if args.xdf:
+            print(f"wrote {write_xdf(Path(args.dir), Path(args.xdf))}")
+        if args.tables:
+            written = write_tables(Path(args.dir), Path(args.tables))
+            print(f"wrote {written.folder} ({written.sessions} session(s): "
+                  f"{', '.join(p.name for p in written.files)})")
+            for problem in written.problems:
+                print(f"vr export: left out: {problem}", file=sys.stderr)
+            if written.problems:
+                return EXIT_INVALID
+    except (RecordError, FileExistsError, ValueError) as e:
+        print(f"vr export: {e}", file=sys.stderr)
+        return EXIT_INVALID
+    except OSError as e:
+        print(f"vr export: cannot write {e.filename or args.dir}: {e.strerror or e}", file=sys.stderr)
+        return EXIT_INVALID
+    return EXIT_OK
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="vr", description="Virtual-reality exposure therapy and pain distraction toolkit.")
@@ -165,6 +193,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--screenshot-every", type=float, default=10.0, metavar="S")
     p.add_argument("--size", default="960x540", help="window or buffer size")
     p.set_defaults(func=cmd_replay)
+
+    p = sub.add_parser("export", help="a session as XDF (--xdf) or every session under a folder as tables (--tables)")
+    p.add_argument("dir", metavar="DIR", help="a session folder (--xdf), or a folder of sessions (--tables)")
+    p.add_argument("--xdf", metavar="FILE", help="write the session as XDF: markers, head pose, physiology")
+    p.add_argument("--tables", metavar="OUTDIR", help="write long-format tables (CSV; Parquet too with pyarrow) "
+                                                       "into this new folder")
+    p.set_defaults(func=cmd_export)
 
     from vr.app.doctor import add_doctor_parser
     from vr.app.run_cli import add_run_parsers

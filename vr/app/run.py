@@ -38,7 +38,7 @@ def run_rendered(loaded: LoadedProfile, *, backend_kind: str, seconds: float | N
                  fps: float = 30.0, patient: PatientParams | None = None, screenshot_every_s: float = 10.0,
                  batched: bool = True, on_loop=None, xr_scale: float = 1.0, dialogue: bool = True,
                  phase_scale: float = 1.0, console=None, stop_requested=None, hearing=None,
-                 pace_hz: float | None = None, voices: str = "auto") -> RunResult:
+                 pace_hz: float | None = None, voices: str = "auto", lab=None) -> RunResult:
     """Run a rendered session.
 
     ``backend_kind``: 'offscreen' (headless, synthetic patient), 'desktop' (you, in a window) or
@@ -56,6 +56,8 @@ def run_rendered(loaded: LoadedProfile, *, backend_kind: str, seconds: float | N
     clock (as a headset paces them), instead of ``fps`` frames per simulated second as fast as
     they render; the record's ``frame_stats`` then count missed display slots.
     ``voices``: the humans' speech engine: 'auto' (espeak-ng) or 'neural' (``docs/voices.md``).
+    ``lab``: a ``vr.backends.lsl.LabOptions`` (heart rate and skin conductance over LSL, the
+    marker and head-pose outlet; ``docs/lab.md``), or None.
     """
     from vr.sim.procedure import SimulatedProcedure, new_session
     from vr.dialogue.bank import bank_for_scene, bank_path, line_bands, vetted_lines
@@ -104,6 +106,7 @@ def run_rendered(loaded: LoadedProfile, *, backend_kind: str, seconds: float | N
     source = None
     panel = None
     talk = None
+    streams = None
     loop_ref: list[FrameLoop] = []
     try:
         scenes = {profile.scene: loaded.scene.config, profile.safety.safe_scene: loaded.safe_scene.config}
@@ -167,13 +170,19 @@ def run_rendered(loaded: LoadedProfile, *, backend_kind: str, seconds: float | N
             extra["lines"] = {"name": bank.name, "sha256": bank.sha256, "method": talk.worker.spec["prefer"],
                               "voices": voices}
         extra["listening"] = ears.describe() if ears is not None else False
+        if lab is not None:   # its inlets resolve on their own threads: nothing here waits for a device
+            from vr.backends.lsl import Lab
+
+            streams = Lab(lab.specs, outlet=lab.outlet, rate_hz=1.0 / LoopOptions.step_s)
+            extra["lab"] = streams.describe()
         alerts: list = []
         writer = SessionWriter(out, record_meta(loaded, pseudonym=pseudonym, backend=backend_kind, seed=seed, **extra),
                                on_error=lambda message: (alerts[0].append(message) if alerts else None),
                                attachments=attachments)
         tally = Tally(loaded, seed)
         loop = FrameLoop(backend, session, view, writer, source, tally, options, hud, dialogue=talk, console=hub,
-                         stop_requested=stop_requested, hearing=ears, overlays=(panel,) if panel is not None else ())
+                         stop_requested=stop_requested, hearing=ears, overlays=(panel,) if panel is not None else (),
+                         lab=streams)
         alerts.append(loop.disk_alerts)
         loop_ref.append(loop)
         if on_loop is not None:
@@ -186,12 +195,16 @@ def run_rendered(loaded: LoadedProfile, *, backend_kind: str, seconds: float | N
                 loop.finish("interrupted")
             tally.summary.wall_s = time.perf_counter() - started
             heard = {"listened": ears.close()} if ears is not None else {}   # kept audio is on disk before the end mark
+            if streams is not None:
+                heard["lab"] = streams.close()
             writer.close(events=tally.summary.events, ended=tally.summary.ended or "interrupted",
                          session_s=round(session.t_s, 3), frames=loop.frames, **heard)
         return RunResult(tally.summary, loop.frames, loop.screenshots, ended)
     finally:
         if ears is not None:
             ears.close()
+        if streams is not None:
+            streams.close()
         if hub is not None:
             hub.close()
         if talk is not None:

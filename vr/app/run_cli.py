@@ -74,6 +74,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     shots = Path(args.screenshots) if args.screenshots else None
     console = None if args.no_console else _console_options(args)
     hearing = _hearing_options(args, out)
+    lab = _lab_options(args)
     with stop_on_signals() as stop:  # Ctrl-C, kill, timeout, systemd, a closed terminal: a clean end
         try:
             result = run_rendered(loaded, backend_kind=backend, seconds=seconds, seed=args.seed, out=out,
@@ -81,7 +82,7 @@ def cmd_run(args: argparse.Namespace) -> int:
                                   patient=params, screenshot_every_s=args.screenshot_every, xr_scale=args.xr_scale,
                                   dialogue=not args.no_dialogue, phase_scale=args.phase_scale, console=console,
                                   stop_requested=stop, hearing=hearing, pace_hz=args.pace,
-                                  voices=args.voices)
+                                  voices=args.voices, lab=lab)
         except (OSError, RuntimeError, ValueError) as e:  # a microphone or clip folder that will not open, too
             raise CommandError(f"vr {args.command}: {e}", 1) from None
         summary = result.summary
@@ -103,6 +104,23 @@ def _hearing_options(args: argparse.Namespace, out: Path):
     from vr.app.hearing import HearingOptions
 
     return HearingOptions(mic=mic, keep_audio=out / "audio" if args.keep_audio else None)
+
+
+def _lab_options(args: argparse.Namespace):
+    """``--lsl-hr``, ``--lsl-eda`` and ``--lsl-out``: the session's lab streams (docs/lab.md), or None."""
+    if not (args.lsl_hr or args.lsl_eda or args.lsl_out):
+        return None
+    from vr.backends.lsl import LabOptions, StreamSpecError, parse_spec
+
+    try:
+        specs = tuple(parse_spec(kind, text) for kind, text in (("hr", args.lsl_hr), ("eda", args.lsl_eda)) if text)
+    except StreamSpecError as e:
+        raise CommandError(f"vr {args.command}: {e}") from None
+    try:
+        import pylsl  # noqa: F401
+    except (ImportError, RuntimeError) as e:
+        raise CommandError(f"vr {args.command}: lab streams need pylsl (pip install -e '.[lab]'): {e}", 1) from None
+    return LabOptions(specs, bool(args.lsl_out))
 
 
 def _console_options(args: argparse.Namespace):
@@ -192,6 +210,14 @@ def add_run_parsers(sub: argparse._SubParsersAction) -> None:
                             "installed with the neural extra; its terms are in NOTICE and docs/voices.md)")
         p.add_argument("--keep-audio", action="store_true",
                        help="keep each heard turn's audio in the record's audio/ folder (default: no audio is written)")
+        p.add_argument("--lsl-hr", metavar="NAME|key=value,...",
+                       help="heart rate from a Lab Streaming Layer stream, by name or e.g. type=HR, type=RR,unit=rr_ms "
+                            "(keys: name, type, source_id, channel, unit; docs/lab.md)")
+        p.add_argument("--lsl-eda", metavar="NAME|key=value,...",
+                       help="skin conductance (microsiemens) from an LSL stream, by name or e.g. type=EDA")
+        p.add_argument("--lsl-out", action="store_true",
+                       help="send the session's events (markers) and the head pose as LSL streams for a lab's "
+                            "recorder (default: off; anyone on the network can read LSL streams)")
         p.add_argument("--screenshots", metavar="DIR", help="save a screenshot every --screenshot-every seconds")
         p.add_argument("--screenshot-every", type=float, default=20.0 if demo else 10.0, metavar="S")
         p.add_argument("--size", type=_size, default=(960, 540), help="window or buffer size, e.g. 1280x720")

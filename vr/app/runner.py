@@ -56,7 +56,7 @@ class FrameLoop:
 
     def __init__(self, backend, session: Session, view, writer: SessionWriter, source, tally: Tally,
                  options: LoopOptions, hud=None, dialogue=None, console=None,
-                 stop_requested: Callable[[], str] | None = None, hearing=None, overlays=()) -> None:
+                 stop_requested: Callable[[], str] | None = None, hearing=None, overlays=(), lab=None) -> None:
         """``dialogue``: a ``DialogueClient`` (requests from events, spoken lines as inputs), or None.
         ``console``: a ``ConsoleHub`` (commands in; events, state and mirror pictures out), or None.
         ``stop_requested``: asked once a frame; a reason it returns (a signal's: 'terminated',
@@ -64,7 +64,9 @@ class FrameLoop:
         With it, a Ctrl-C that Panda3D holds until the frame is drawn ends the session the same way.
         ``hearing``: a ``vr.app.hearing.Hearing`` (the patient's recognised words and speaking), or None.
         ``overlays``: more views drawn after ``view`` in the apply stage, each with ``apply(world, dt_s)``
-        (the rating panel)."""
+        (the rating panel).
+        ``lab``: a ``vr.backends.lsl.Lab`` (heart rate and skin conductance in, markers and head pose
+        out over LSL), or None."""
         self.backend = backend
         self.base = backend.base
         self.session = session
@@ -79,10 +81,12 @@ class FrameLoop:
         self.stop_requested = stop_requested
         self.hearing = hearing
         self.overlays = tuple(overlays)
+        self.lab = lab
         # One bus, in this order: the record first, then whoever shows or acts on events.
         self.bus = EventBus(RecordSink(writer), _Calls(console.on_events) if console is not None else None,
                             _Calls(view.on_events), _Calls(dialogue.on_events) if dialogue is not None else None,
-                            TallySink(tally), _HudSink(hud) if hud is not None else None)
+                            TallySink(tally), _HudSink(hud) if hud is not None else None,
+                            lab.sink if lab is not None else None)
         self.drive = Drive(session, writer, self.bus)
         self._mirror_camera = None
         self.external: deque[Command] = deque()
@@ -194,6 +198,13 @@ class FrameLoop:
                 self.drive.publish(heard)
             for message in alerts:
                 self._alert(message, "listening")
+        if self.lab is not None and self.world is not None:
+            physio, lab_events, alerts = self.lab.take(self.world.t_s)
+            self.inputs = self.inputs.plus(physio=physio)
+            if lab_events:
+                self.drive.publish(lab_events)
+            for message in alerts:
+                self._alert(message, "lab_stream")
         return task.cont
 
     def _step(self, task):
@@ -228,6 +239,8 @@ class FrameLoop:
         if self.console is not None:
             if self.hearing is not None:
                 self.console.listening = self.hearing.status()
+            if self.lab is not None:
+                self.console.physio = self.lab.status()
             self.console.on_frame(self.world, self.frames)
         console_alerts = self.console.alerts if self.console is not None else None
         for queue, reason in ((self.disk_alerts, "record_storage"), (self.backend.alerts, "headset"),

@@ -53,6 +53,7 @@ class ConsoleHub:
         self.port = port
         self.dialogue = False
         self._listening: dict | None = None   # the microphone's status (``Hearing.status``), or None
+        self.physio: dict | None = None       # the lab streams' status and traces (``vr.backends.lsl.Lab.status``)
         self.url = ""
         self.token: str | None = None
         self.fingerprint: str | None = None   # on a network address: the SHA-256 of the certificate it serves
@@ -231,6 +232,7 @@ class ConsoleHub:
                              viewers=self.viewers, ended=self.ended)
             state["mirror_every_s"] = round(self.mirror_every_s, 2)
             state["listening"] = self._listening
+            state["physio"] = self.physio
             self._news, self._state_at = False, now
             with self._lock:
                 self._state = state

@@ -381,6 +381,7 @@ function renderState() {
   body.classList.toggle('dialogue-quiet', quiet);
   $('#quiet').hidden = !quiet;
   renderListening(s.listening);
+  renderPhysio(s.physio);
   if (wasEnded !== (s.mode === 'ended')) renderAvailability();
   // The session spaces pictures out when reading them back would slow the patient's frames.
   const every = s.mirror_every_s, rate = $('#mirror-rate');
@@ -405,6 +406,46 @@ function renderListening(l) {
     `; turns ${l.turns}, heard ${l.heard}, not speech ${l.discarded}, lost ${l.lost}` +
     (l.restarts ? `; recogniser restarted ${l.restarts}×` : '') + (l.keep_audio ? '; audio is kept' : '; audio is not kept') +
     (l.failed ? `; ${l.failed}` : '');
+}
+
+// Lab streams (heart rate, skin conductance): the latest value and the last two minutes as a trace.
+const SVG = 'http://www.w3.org/2000/svg';
+function renderPhysio(p) {
+  const box = $('#physio');
+  const kinds = p ? Object.keys(p) : [];
+  box.hidden = !kinds.length;
+  for (const kind of kinds) {
+    const st = p[kind];
+    let row = box.querySelector(`[data-kind="${kind}"]`);
+    if (!row) {
+      row = document.createElement('div');
+      row.className = 'latest physio-row';
+      row.dataset.kind = kind;
+      const lbl = document.createElement('span');
+      lbl.className = 'lbl';
+      lbl.textContent = kind === 'hr' ? 'HR' : 'EDA';
+      const val = document.createElement('b');
+      val.className = 'num';
+      const svg = document.createElementNS(SVG, 'svg');
+      svg.setAttribute('viewBox', '0 0 120 30');
+      svg.setAttribute('class', 'trace');
+      svg.appendChild(document.createElementNS(SVG, 'polyline'));
+      row.append(lbl, val, svg);
+      box.appendChild(row);
+    }
+    const val = row.querySelector('b');
+    val.textContent = st.value == null ? '—' : (kind === 'hr' ? Math.round(st.value) : st.value.toFixed(2));
+    row.classList.toggle('lost', !!st.lost || !st.connected);
+    row.title = `${st.source}: ${st.lost ? 'lost, reconnecting' : st.connected ? 'connected' : 'searching'} (${st.unit})`;
+    const tr = st.trace || [];
+    let pts = '';
+    if (tr.length > 1) {
+      const t1 = tr[tr.length - 1][0], t0 = t1 - 120;
+      const vs = tr.map(x => x[1]), lo = Math.min(...vs), hi = Math.max(...vs), span = (hi - lo) || 1;
+      pts = tr.map(([t, v]) => `${(((t - t0) / 120) * 120).toFixed(1)},${(28 - ((v - lo) / span) * 26).toFixed(1)}`).join(' ');
+    }
+    row.querySelector('polyline').setAttribute('points', pts);
+  }
 }
 
 function stepText(step) {
