@@ -41,7 +41,7 @@ for _mood, _smile, _up, _down, _lids in (("friendly", 0.55, 0.25, 0.0, 0.0), ("a
 
 def smoothstep(x: np.ndarray) -> np.ndarray:
     """0 below 0, 1 above 1, the cubic ease between (zero slope at both ends)."""
-    x = np.clip(x, 0.0, 1.0)
+    x = clamp(x, 0.0, 1.0)
     return x * x * (3.0 - 2.0 * x)
 
 
@@ -60,18 +60,19 @@ def cadence_hz(speed_b: np.ndarray) -> np.ndarray:
 
 
 def gait(phase: np.ndarray, stride_b: np.ndarray, lift_b: np.ndarray, heel_b: np.ndarray,
-         ball_b: np.ndarray, ankle_z_b: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+         ball_b: np.ndarray, ankle_z_b: np.ndarray, ball_z_b: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Where each ankle goes in a gait cycle, relative to its rest position (body frame, metres).
 
     ``phase`` (N,) in cycles: 0 is the left heel strike, the right foot runs half a cycle behind.
     During stance the foot is fixed to the ground while the body passes over it at ``stride_b`` a
     cycle (so it moves back at exactly the walking speed in the body frame), first rocking down
     from the heel (``heel_b`` behind the ankle) then flat, then rising onto the ball (``ball_b``
-    in front); in swing it lifts by ``lift_b`` and reaches forward. Returns the ankle offsets
+    in front, ``ball_z_b`` up: the toe joints, which stay put); in swing it lifts by ``lift_b`` and reaches forward. Returns the ankle offsets
     (N, 2, 3) [left, right], foot pitch (N, 2) degrees (toes up positive) and toe pitch relative
     to the ground (N, 2) degrees (the toes stay flat while the heel rises)."""
     p = np.stack([phase, phase + F32(0.5)], axis=1) % F32(1.0)
-    stride, heel, ball, az = (a[:, None] for a in (stride_b, heel_b, ball_b, ankle_z_b))
+    stride, heel, ball, az, bz = (a[:, None] for a in (stride_b, heel_b, ball_b, ankle_z_b, ball_z_b))
+    ab = az - bz                                            # the ankle above the ball's pivot
     travel = F32(STANCE) * stride
     front, back = F32(0.42) * travel, F32(0.58) * travel   # a stance is centred a little behind the hip
     on = p < STANCE
@@ -86,14 +87,14 @@ def gait(phase: np.ndarray, stride_b: np.ndarray, lift_b: np.ndarray, heel_b: np
     st, ct = np.sin(to), np.cos(to)
     heel_dy = -heel + heel * ch - az * sh        # ankle forward offset after the heel rocker
     heel_dz = -az + heel * sh + az * ch          # ... its height change
-    ball_dy = ball - ball * ct + az * st
-    ball_dz = -az + ball * st + az * ct
+    ball_dy = ball - ball * ct + ab * st
+    ball_dz = -ab + ball * st + ab * ct
     st_fwd = flat_fwd + heel_dy + ball_dy        # (each rocker's term is 0 while its angle is)
     st_up = heel_dz + ball_dz
     # Swing: from the toe-off pose to the heel-strike pose, lifted in between.
     to0, hs0 = np.radians(TOE_OFF_DEG), np.radians(HEEL_STRIKE_DEG)
-    off_fwd = -back + ball - ball * np.cos(to0) + az * np.sin(to0)
-    off_up = -az + ball * np.sin(to0) + az * np.cos(to0)
+    off_fwd = -back + ball - ball * np.cos(to0) + ab * np.sin(to0)
+    off_up = -ab + ball * np.sin(to0) + ab * np.cos(to0)
     on_fwd = front - heel + heel * np.cos(hs0) - az * np.sin(hs0)
     on_up = -az + heel * np.sin(hs0) + az * np.cos(hs0)
     e = smoothstep(u)
@@ -127,7 +128,7 @@ def gait_body(phase: np.ndarray, amp: np.ndarray) -> dict[str, np.ndarray]:
 def sit_step(progress: np.ndarray, seated: np.ndarray, dt_s: float) -> np.ndarray:
     """Advance each human's sit progress (0 standing .. 1 seated) toward its posture at 1 / SIT_S a second."""
     step = F32(dt_s / SIT_S)
-    return np.clip(progress + np.clip(seated.astype(F32) - progress, -step, step), 0.0, 1.0)
+    return clamp(progress + clamp(seated.astype(F32) - progress, -step, step), 0.0, 1.0)
 
 
 def sit_shape(progress: np.ndarray) -> dict[str, np.ndarray]:
@@ -135,7 +136,7 @@ def sit_shape(progress: np.ndarray) -> dict[str, np.ndarray]:
     how far the pelvis has gone down and back (0..1, eased), the trunk's forward lean (degrees,
     largest half-way, as people shift their weight over the feet) and the feet's small step forward."""
     down = smoothstep(progress)
-    mid = np.sin(np.pi * np.clip(progress, 0.0, 1.0))
+    mid = np.sin(np.pi * clamp(progress, 0.0, 1.0))
     return {"down": down.astype(F32), "lean_deg": (-22.0 * mid).astype(F32),
             "foot_lift_m": (0.04 * np.sin(np.pi * smoothstep(progress * 1.6))).astype(F32),
             "feet": smoothstep(progress * 1.6).astype(F32)}
@@ -164,7 +165,7 @@ def ease_gestures(weights: np.ndarray, gesture: np.ndarray, dt_s: float) -> np.n
     """Blend weights (N, len(GESTURES)) toward the current gesture, over GESTURE_EASE_S either way."""
     want = (np.arange(len(GESTURES))[None, :] == gesture[:, None]).astype(F32)
     step = F32(dt_s / GESTURE_EASE_S)
-    return np.clip(weights + np.clip(want - weights, -step, step), 0.0, 1.0)
+    return clamp(weights + clamp(want - weights, -step, step), 0.0, 1.0)
 
 
 def gesture_motion(weights: np.ndarray, t_s: float, phases: np.ndarray) -> dict[str, np.ndarray]:
@@ -189,12 +190,12 @@ def face(mood: np.ndarray, smile_gesture: np.ndarray, yawn: np.ndarray, blinking
     smile, the lids (closed while blinking, following the eyes down a little), the mouth's opening
     ``jaw`` and viseme-like ``shapes`` (N, 3): funnel, pucker, close."""
     smile = SMILE[mood] + smile_gesture * F32(0.8)
-    lids = np.where(blinking, F32(1.0), np.clip(LIDS[mood] + np.maximum(-eye_pitch_deg, 0.0) / F32(90.0), 0.0, 0.6))
-    jaw_open = np.clip(np.maximum(jaw, yawn * F32(0.95)), 0.0, 1.0)
+    lids = np.where(blinking, F32(1.0), clamp(LIDS[mood] + np.maximum(-eye_pitch_deg, 0.0) / F32(90.0), 0.0, 0.6))
+    jaw_open = clamp(np.maximum(jaw, yawn * F32(0.95)), 0.0, 1.0)
     out = {"eyeBlinkLeft": lids, "eyeBlinkRight": lids,
-           "mouthSmileLeft": np.clip(smile, 0.0, 1.0), "mouthSmileRight": np.clip(smile, 0.0, 1.0),
-           "mouthFrownLeft": np.clip(-smile, 0.0, 1.0), "mouthFrownRight": np.clip(-smile, 0.0, 1.0),
-           "browInnerUp": np.clip(BROW_UP[mood] + yawn * F32(0.4), 0.0, 1.0),
+           "mouthSmileLeft": clamp(smile, 0.0, 1.0), "mouthSmileRight": clamp(smile, 0.0, 1.0),
+           "mouthFrownLeft": clamp(-smile, 0.0, 1.0), "mouthFrownRight": clamp(-smile, 0.0, 1.0),
+           "browInnerUp": clamp(BROW_UP[mood] + yawn * F32(0.4), 0.0, 1.0),
            "browDownLeft": BROW_DOWN[mood], "browDownRight": BROW_DOWN[mood], "jawOpen": jaw_open,
            "mouthFunnel": shapes[:, 0], "mouthPucker": shapes[:, 1], "mouthClose": shapes[:, 2]}
     return {k: np.asarray(v, F32) for k, v in out.items()}
@@ -213,13 +214,90 @@ def speech(syllable: np.ndarray, seeds: np.ndarray, speaking: np.ndarray, loudne
     r = hash01(seeds, k)
     mimed = np.abs(np.sin(np.pi * f)) * (F32(0.55) + F32(0.45) * hash01(seeds + 7, k))
     known = ~np.isnan(loudness)
-    loud = np.where(known, np.clip(np.nan_to_num(loudness), 0.0, 1.0), mimed)
+    loud = np.where(known, clamp(np.nan_to_num(loudness), 0.0, 1.0), mimed)
     # The loudness drives the opening; the syllable's vowel scales it (a rounded vowel opens less).
     vowel_open = np.where(r < 0.45, F32(1.0), np.where(r < 0.7, F32(0.55), np.where(r < 0.85, F32(0.35), F32(0.8))))
     shape_env = np.where(known, np.abs(np.sin(np.pi * f)) * F32(0.5) + F32(0.5), F32(1.0))
     opening = np.where(speaking, F32(0.05) + F32(0.8) * loud ** F32(0.8) * vowel_open * shape_env, 0.0)
     funnel = np.where((r >= 0.45) & (r < 0.7), F32(0.6), F32(0.0)) * loud
     pucker = np.where((r >= 0.7) & (r < 0.85), F32(0.7), F32(0.0)) * loud
-    close = np.clip(F32(0.5) - envelope * F32(3.0), 0.0, 0.5) * np.where(r > 0.6, F32(1.0), F32(0.4))
+    close = clamp(F32(0.5) - envelope * F32(3.0), 0.0, 0.5) * np.where(r > 0.6, F32(1.0), F32(0.4))
     shapes = np.stack([funnel, pucker, close], axis=1) * speaking[:, None]
     return opening.astype(F32), shapes.astype(F32)
+
+
+# -- rotations and the leg solver -------------------------------------------------------------------
+
+def clamp(x: np.ndarray, lo: float | np.ndarray, hi: float | np.ndarray) -> np.ndarray:
+    """``np.clip`` without its dispatch overhead (which dominates on small arrays)."""
+    return np.minimum(np.maximum(x, lo), hi)
+
+
+def matvec(r: np.ndarray, v: np.ndarray) -> np.ndarray:
+    """r (..., 3, 3) times v (..., 3), broadcast: faster than einsum or matmul for many small products."""
+    return r[..., 0] * v[..., 0:1] + r[..., 1] * v[..., 1:2] + r[..., 2] * v[..., 2:3]
+
+
+def tmatvec(r: np.ndarray, v: np.ndarray) -> np.ndarray:
+    """r transposed times v (..., 3)."""
+    return np.sum(r * v[..., :, None], axis=-2)
+
+
+def hpr_matrices(h_deg: np.ndarray, p_deg: np.ndarray, r_deg: np.ndarray) -> np.ndarray:
+    """Rotation matrices (..., 3, 3) for heading/pitch/roll in the body frame (facing -Y):
+    R = Rz(h) Rx(-p) Ry(-r), i.e. Panda3D's HPR for a node facing +Y seen from the body's side
+    (heading to the body's left, pitch lifting the front, roll tilting the top to its right)."""
+    h, q, w = np.radians(h_deg), -np.radians(p_deg), -np.radians(r_deg)
+    ch, sh, cq, sq, cw, sw = np.cos(h), np.sin(h), np.cos(q), np.sin(q), np.cos(w), np.sin(w)
+    out = np.empty(np.shape(h) + (3, 3), F32)
+    out[..., 0, 0] = ch * cw - sh * sq * sw
+    out[..., 0, 1] = -sh * cq
+    out[..., 0, 2] = ch * sw + sh * sq * cw
+    out[..., 1, 0] = sh * cw + ch * sq * sw
+    out[..., 1, 1] = ch * cq
+    out[..., 1, 2] = sh * sw - ch * sq * cw
+    out[..., 2, 0] = -cq * sw
+    out[..., 2, 1] = sq
+    out[..., 2, 2] = cq * cw
+    return out
+
+
+def rot_z(angle_rad: np.ndarray) -> np.ndarray:
+    """Rotations (..., 3, 3) about +Z (counter-clockwise seen from above)."""
+    c, s = np.cos(angle_rad), np.sin(angle_rad)
+    out = np.zeros(np.shape(angle_rad) + (3, 3), F32)
+    out[..., 0, 0], out[..., 0, 1], out[..., 1, 0], out[..., 1, 1], out[..., 2, 2] = c, -s, s, c, 1.0
+    return out
+
+
+def align(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """The smallest rotations (..., 3, 3) turning directions ``a`` onto ``b`` (..., 3)."""
+    a = a / np.linalg.norm(a, axis=-1, keepdims=True)
+    b = b / np.linalg.norm(b, axis=-1, keepdims=True)
+    k = np.cross(a, b)
+    c = np.sum(a * b, axis=-1)[..., None, None]
+    kx = np.zeros(a.shape + (3,), F32)
+    kx[..., 0, 1], kx[..., 0, 2], kx[..., 1, 2] = -k[..., 2], k[..., 1], -k[..., 0]
+    kx[..., 1, 0], kx[..., 2, 0], kx[..., 2, 1] = k[..., 2], -k[..., 1], k[..., 0]
+    return (np.eye(3, dtype=F32) * c + kx + k[..., :, None] * k[..., None, :] / np.maximum(1.0 + c, 1e-6)).astype(F32)
+
+
+
+def leg_ik(thigh: np.ndarray, shin: np.ndarray, d: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Two-bone inverse kinematics: the hip and knee rotations (..., 3, 3) that put the ankle at
+    ``d`` from the hip (in the hip's parent frame), for rest bones ``thigh`` (hip to knee) and
+    ``shin`` (knee to ankle), all (..., 3). The knee bends about its rest X axis (the body's
+    left-right): |thigh + Rx(k) shin| = |d| has the closed form P + Q cos k + S sin k, taken on
+    the branch that is 0 at rest and grows as the ankle nears the hip (no hyperextension past
+    straight); then the smallest hip turn puts the bent leg onto ``d``."""
+    u, w = thigh, shin
+    p_ = u[..., 0] * w[..., 0]
+    q_ = u[..., 1] * w[..., 1] + u[..., 2] * w[..., 2]
+    s_ = u[..., 2] * w[..., 1] - u[..., 1] * w[..., 2]
+    want = 0.5 * (np.sum(d * d, -1) - np.sum(u * u, -1) - np.sum(w * w, -1)) - p_
+    knee = np.arctan2(s_, q_) + np.arccos(clamp(want / np.hypot(q_, s_), -1.0, 1.0))
+    c, sn = np.cos(knee), np.sin(knee)
+    r_knee = np.zeros(knee.shape + (3, 3), F32)
+    r_knee[..., 0, 0] = 1.0
+    r_knee[..., 1, 1], r_knee[..., 1, 2], r_knee[..., 2, 1], r_knee[..., 2, 2] = c, -sn, sn, c
+    return align(u + matvec(r_knee, w), d), r_knee

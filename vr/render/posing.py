@@ -24,7 +24,7 @@ the same body.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -46,48 +46,12 @@ TOES = tuple(f"toe{k}-1" for k in range(1, 6))
 ANIMATED = (("root", "spine05", "spine03", "spine01", "neck01", "head", "eye.L", "eye.R")
             + tuple(f"{j}.{s}" for j in ("clavicle", "upperarm01", "lowerarm01", "wrist", "upperleg01",
                                           "lowerleg01", "foot") + TOES for s in SIDES))
+# ... of which these are posed by heading/pitch/roll (the legs by inverse kinematics, the eyes by aim).
+EULER = ("root", "spine05", "spine03", "spine01", "neck01", "head") + tuple(
+    f"{j}.{s}" for j in ("clavicle", "upperarm01", "lowerarm01", "wrist") for s in SIDES)
 EYE_YAW_LIMIT_DEG, EYE_PITCH_LIMIT_DEG = 35.0, 30.0
 ARM_CLEARANCE_DEG = 7.0      # the arms hang this far out from the sides
 SYLLABLES_HZ = 4.2
-
-
-def hpr_matrices(h_deg: np.ndarray, p_deg: np.ndarray, r_deg: np.ndarray) -> np.ndarray:
-    """Rotation matrices (..., 3, 3) for heading/pitch/roll in the body frame (facing -Y):
-    R = Rz(h) Rx(-p) Ry(-r), i.e. Panda3D's HPR for a node facing +Y seen from the body's side
-    (heading to the body's left, pitch lifting the front, roll tilting the top to its right)."""
-    h, q, w = np.radians(h_deg), -np.radians(p_deg), -np.radians(r_deg)
-    ch, sh, cq, sq, cw, sw = np.cos(h), np.sin(h), np.cos(q), np.sin(q), np.cos(w), np.sin(w)
-    out = np.empty(np.shape(h) + (3, 3), F32)
-    out[..., 0, 0] = ch * cw - sh * sq * sw
-    out[..., 0, 1] = -sh * cq
-    out[..., 0, 2] = ch * sw + sh * sq * cw
-    out[..., 1, 0] = sh * cw + ch * sq * sw
-    out[..., 1, 1] = ch * cq
-    out[..., 1, 2] = sh * sw - ch * sq * cw
-    out[..., 2, 0] = -cq * sw
-    out[..., 2, 1] = sq
-    out[..., 2, 2] = cq * cw
-    return out
-
-
-def rot_z(angle_rad: np.ndarray) -> np.ndarray:
-    """Rotations (..., 3, 3) about +Z (counter-clockwise seen from above)."""
-    c, s = np.cos(angle_rad), np.sin(angle_rad)
-    out = np.zeros(np.shape(angle_rad) + (3, 3), F32)
-    out[..., 0, 0], out[..., 0, 1], out[..., 1, 0], out[..., 1, 1], out[..., 2, 2] = c, -s, s, c, 1.0
-    return out
-
-
-def align(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """The smallest rotations (..., 3, 3) turning directions ``a`` onto ``b`` (..., 3)."""
-    a = a / np.linalg.norm(a, axis=-1, keepdims=True)
-    b = b / np.linalg.norm(b, axis=-1, keepdims=True)
-    k = np.cross(a, b)
-    c = np.sum(a * b, axis=-1)[..., None, None]
-    kx = np.zeros(a.shape + (3,), F32)
-    kx[..., 0, 1], kx[..., 0, 2], kx[..., 1, 2] = -k[..., 2], k[..., 1], -k[..., 0]
-    kx[..., 1, 0], kx[..., 2, 0], kx[..., 2, 1] = k[..., 2], -k[..., 1], k[..., 0]
-    return (np.eye(3, dtype=F32) * c + kx + k[..., :, None] * k[..., None, :] / np.maximum(1.0 + c, 1e-6)).astype(F32)
 
 
 @dataclass(frozen=True)
@@ -244,6 +208,36 @@ class CrowdPose:
     eye_m: np.ndarray         # (N, 3) float32 world midpoint between the eyeball centres
 
 
+def forward_kinematics(rig: CrowdRig, local: np.ndarray, root_t: np.ndarray, world_rot: np.ndarray,
+                       world_pos: np.ndarray, hook_level: int = -1,
+                       hook: Callable[[np.ndarray, np.ndarray], None] | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """Global rotations (N, A, 3, 3) and positions (N, A, 3) of the animated joints from their local
+    rotations ``local`` (N, A, 3, 3, ``rig.animated`` order) and the root's body-frame position
+    ``root_t`` (N, 3), placed by ``world_rot`` (N, 3, 3, rotation times scale) and ``world_pos``
+    (N, 3). One batched product per depth level; ``hook(g_rot, g_t)`` runs before level
+    ``hook_level`` (the eyes aim once the head is known) and may change ``local`` there."""
+    n, a = local.shape[:2]
+    g_rot = np.empty((n, a, 3, 3), F32)
+    g_t = np.empty((n, a, 3), F32)
+    g_rot[:, 0] = world_rot @ local[:, 0]
+    g_t[:, 0] = world_pos + motion.matvec(world_rot, root_t)
+    off = rig.offsets_m
+    for li, (a0, a1, par) in enumerate(rig.levels[1:], 1):
+        if li == hook_level and hook is not None:
+            hook(g_rot, g_t)
+        rp = g_rot[:, par]
+        g_rot[:, a0:a1] = rp @ local[:, a0:a1]
+        g_t[:, a0:a1] = g_t[:, par] + motion.matvec(rp, off[:, a0:a1])
+    return g_rot, g_t
+
+
+def skin_matrices(rig: CrowdRig, g_rot: np.ndarray, g_t: np.ndarray) -> np.ndarray:
+    """(N, J, 3, 4) top rows of M_j = G_j T(-p'_j) for every joint; a joint that does not move on
+    its own has its nearest animated ancestor's matrix (its rest frame is a translation of it)."""
+    skin_a = np.concatenate([g_rot, (g_t - motion.matvec(g_rot, rig.rest_m))[..., None]], axis=-1)
+    return np.take(skin_a, rig.anchor, axis=1)
+
+
 class CrowdPoser:
     """What moves between frames for one crowd (walk phases, sit progress, gesture blends, the
     mouth), and ``pose``: the whole crowd's pose from a ``HumansState``, numpy over all humans."""
@@ -254,35 +248,47 @@ class CrowdPoser:
         self.phase = np.zeros(n, F32)           # gait cycles walked (from distance, not the clock)
         self.sit = np.zeros(n, F32)             # 0 standing .. 1 seated
         self.gestures = np.zeros((n, len(motion.G)), F32)
-        self.envelope = np.zeros(n, F32)        # smoothed mouth loudness
+        self.envelope = np.zeros(n, F32)        # smoothed mouth opening
         self.syllable = rig.phases[:, 5].copy()
         self.prev_yaw = np.zeros(n, F32)
         self.prev_present = np.zeros(n, bool)
+        self._ready = False
         k = {int(j): i for i, j in enumerate(rig.animated)}
         at = {name: k[rig.joint_index(name)] for name in ANIMATED}
         self._at = at
-        pair = lambda name: np.array([at[f"{name}.{s}"] for s in SIDES])   # noqa: E731
-        self._hip, self._knee, self._foot = pair("upperleg01"), pair("lowerleg01"), pair("foot")
-        self._shoulder, self._elbow, self._wrist, self._clav = pair("upperarm01"), pair("lowerarm01"), pair("wrist"), \
-            pair("clavicle")
+        self._euler = np.array([at[name] for name in EULER])
+        e_at = {name: i for i, name in enumerate(EULER)}
+        self._e = e_at
+        pair = lambda names, name: np.array([names[f"{name}.{s}"] for s in SIDES])   # noqa: E731
+        self._hip, self._knee, self._foot = (pair(at, j) for j in ("upperleg01", "lowerleg01", "foot"))
+        self._eshoulder, self._eelbow, self._ewrist, self._eclav = (pair(e_at, j) for j in
+                                                                   ("upperarm01", "lowerarm01", "wrist", "clavicle"))
+        self._arm_bend = np.concatenate([self._eelbow, self._ewrist])
         self._toes = np.array([[at[f"{t}.{s}"] for t in TOES] for s in SIDES])      # (2, 5)
         self._eyes = np.array([at["eye.L"], at["eye.R"]])
         self._eye_level = next(i for i, (a, b, _) in enumerate(rig.levels) if a <= self._eyes[0] < b)
+        self._head = at["head"]
         rest = rig.rest_m
         self._thigh = rest[:, self._knee] - rest[:, self._hip]          # (N, 2, 3)
         self._shin = rest[:, self._foot] - rest[:, self._knee]
-        side = np.array([1.0, -1.0], F32)
-        self._side = side
-        # Elbows and wrists bend about the hinge the turned-down arm has (see ``_arm_locals``).
-        self._arm_k = hpr_matrices(np.zeros((rig.count, 2)), np.zeros((rig.count, 2)),
-                                   -side[None, :] * rig.arm_down_deg[:, None])           # (N, 2, 3, 3)
-        self._ready = False
+        self._hip_off = rest[:, self._hip] - rest[:, at["root"]][:, None]
+        self._thigh_len = np.linalg.norm(self._thigh, axis=-1)
+        self._ball_z = rest[:, self._toes[0], 2].mean(axis=1)
+        self._side = np.array([1.0, -1.0], F32)
+        # Elbows and wrists bend about the hinge the turned-down arm has: K^T R K, K the arm's turn down.
+        k_arm = motion.hpr_matrices(np.zeros((n, 2)), np.zeros((n, 2)), -self._side[None, :] * rig.arm_down_deg[:, None])
+        self._arm_k = np.concatenate([k_arm, k_arm], axis=1)                       # (N, 4, 3, 3)
+        self._arm_kt = self._arm_k.transpose(0, 1, 3, 2).copy()
+        a = len(rig.animated)
+        self._local_index = np.full(len(rig.joint_names), a, np.int64)       # joints at rest read slot A: identity
+        self._local_index[rig.animated] = np.arange(a)
+        self._identity = np.broadcast_to(np.eye(3, dtype=F32), (n, 1, 3, 3))
 
     def pose(self, humans: HumansState, t_s: float, dt_s: float, camera_m: tuple[float, float, float],
              mouth: np.ndarray | None = None) -> CrowdPose:
         """Pose every human at session time ``t_s`` after a frame of ``dt_s``; ``mouth`` (N,) is the
         loudness 0..1 of the line each is saying, NaN where unknown (then syllables are mimed).
-        ``camera_m`` is the viewer's eye (unused by the pose itself: every human is posed in full)."""
+        ``camera_m`` is the viewer's eye (every human is posed in full whatever its distance)."""
         rig, h, n = self.rig, humans, self.rig.count
         if len(h.present) != n:
             raise ValueError(f"CrowdPoser.pose: the rig has {n} humans but the state {len(h.present)}; "
@@ -295,183 +301,139 @@ class CrowdPoser:
         new = present & ~self.prev_present if self._ready else np.ones(n, bool)
         self.sit = np.where(new, seated.astype(F32), motion.sit_step(self.sit, seated, dt)).astype(F32)
         turn_rate = np.where(new, 0.0, ((yaw - self.prev_yaw + 180.0) % 360.0 - 180.0) / max(dt, 1e-6))
-        self.prev_yaw, self.prev_present, self._ready = yaw.copy(), present.copy(), True
+        self.prev_yaw, self.prev_present, self._ready = yaw, present, True
         sit = motion.sit_shape(self.sit)
         down = sit["down"]
-        # Gait: the phase advances by distance over stride (= cadence x time), stepping on the spot when turning.
+        # Gait: the phase advances by distance over stride (= cadence x time); stepping on the spot when turning.
         v = np.where(seated, 0.0, np.asarray(h.speed_mps, F32) / s).astype(F32)
         cad = motion.cadence_hz(v)
         moving = v > 0.02
-        turning = np.clip((np.abs(turn_rate) - 15.0) / 45.0, 0.0, 1.0) * np.clip(1.0 - v / 0.2, 0.0, 1.0) * (1.0 - down)
+        turning = (motion.clamp((np.abs(turn_rate) - 15.0) / 45.0, 0.0, 1.0) * motion.clamp(1.0 - v / 0.2, 0.0, 1.0)
+                   * (1.0 - down)).astype(F32)
         self.phase = ((self.phase + np.where(moving, cad * dt, 0.0) + turning * F32(1.2 * dt)) % 1.0).astype(F32)
         stride = np.where(moving, v / cad, 0.0).astype(F32) * (1.0 - down)
-        amp = (np.clip(v / 0.5, 0.0, 1.0) * (1.0 - down)).astype(F32)
+        amp = (motion.clamp(v / 0.5, 0.0, 1.0) * (1.0 - down)).astype(F32)
         lift = (F32(0.075) * amp + F32(0.04) * turning).astype(F32)
-        ankle_z = rig.rest_m[:, self._foot[0], 2]
-        feet, foot_pitch, toe_pitch = motion.gait(self.phase, stride, lift, rig.heel_m, rig.ball_m, ankle_z)
+        feet, foot_pitch, toe_pitch = motion.gait(self.phase, stride, lift, rig.heel_m, rig.ball_m,
+                                                  rig.rest_m[:, self._foot[0], 2], self._ball_z)
         walk = motion.gait_body(self.phase, amp)
         life = motion.idle(t_s, rig.phases)
         self.gestures = motion.ease_gestures(self.gestures, np.asarray(h.gesture, np.int64), dt)
         gest = motion.gesture_motion(self.gestures, t_s, rig.phases)
         still = (1.0 - amp) * (1.0 - down)
 
-        e = np.zeros((n, len(rig.animated), 3), F32)      # heading, pitch, roll per animated joint
-        at = self._at
-        e[:, at["root"], 0] = walk["pelvis_yaw_deg"]
-        e[:, at["root"], 2] = walk["pelvis_roll_deg"] + life["shift_roll_deg"] * still
-        e[:, at["spine05"], 1] = sit["lean_deg"] + gest["lean_deg"]
-        e[:, at["spine03"], 0] = walk["thorax_yaw_deg"] - walk["pelvis_yaw_deg"]
-        e[:, at["spine03"], 1] = gest["slump_deg"]
-        e[:, at["spine01"], 1] = life["chest_deg"] + 0.5 * gest["slump_deg"]
-        chain_yaw = walk["thorax_yaw_deg"]
-        chain_pitch = e[:, at["spine05"], 1] + e[:, at["spine03"], 1] + e[:, at["spine01"], 1]
-        rel_yaw = np.clip((np.asarray(h.head_yaw_deg, F32) - yaw + 180.0) % 360.0 - 180.0, -80.0, 80.0)
-        head_yaw = rel_yaw - chain_yaw + life["head_yaw_deg"] + gest["head_yaw_deg"]
+        e = np.zeros((n, len(EULER), 3), F32)           # heading, pitch, roll of the joints posed by angle
+        x = self._e
+        e[:, x["root"], 0] = walk["pelvis_yaw_deg"]
+        e[:, x["root"], 2] = walk["pelvis_roll_deg"] + life["shift_roll_deg"] * still
+        e[:, x["spine05"], 1] = sit["lean_deg"] + gest["lean_deg"]
+        e[:, x["spine03"], 0] = walk["thorax_yaw_deg"] - walk["pelvis_yaw_deg"]
+        e[:, x["spine03"], 1] = gest["slump_deg"]
+        e[:, x["spine01"], 1] = life["chest_deg"] + 0.5 * gest["slump_deg"]
+        # The head takes the simulation's world heading and pitch, less what the trunk has turned.
+        chain_pitch = e[:, x["spine05"], 1] + e[:, x["spine03"], 1] + e[:, x["spine01"], 1]
+        rel_yaw = motion.clamp((np.asarray(h.head_yaw_deg, F32) - yaw + 180.0) % 360.0 - 180.0, -80.0, 80.0)
+        head_yaw = rel_yaw - walk["thorax_yaw_deg"] + life["head_yaw_deg"] + gest["head_yaw_deg"]
         head_pitch = np.asarray(h.head_pitch_deg, F32) - chain_pitch + life["head_pitch_deg"] + gest["head_pitch_deg"]
-        for name, share in (("neck01", 0.35), ("head", 0.65)):
-            e[:, at[name], 0] = share * head_yaw
-            e[:, at[name], 1] = share * head_pitch
-        e[:, at["head"], 2] = life["head_roll_deg"]
-        self._arms(e, walk, sit, gest, life, down)
-        local = hpr_matrices(e[..., 0], e[..., 1], e[..., 2])
-        local[:, self._elbow] = self._arm_k.transpose(0, 1, 3, 2) @ local[:, self._elbow] @ self._arm_k
-        local[:, self._wrist] = self._arm_k.transpose(0, 1, 3, 2) @ local[:, self._wrist] @ self._arm_k
-
-        # The pelvis: walking bob and sway, idle weight shifts, down and back onto the seat.
-        root = rig.rest_m[:, at["root"]] + rig.shift_m
+        e[:, x["neck01"], 0], e[:, x["neck01"], 1] = 0.35 * head_yaw, 0.35 * head_pitch
+        e[:, x["head"], 0], e[:, x["head"], 1] = 0.65 * head_yaw, 0.65 * head_pitch
+        e[:, x["head"], 2] = life["head_roll_deg"]
+        self._arms(e, walk, gest, life, down)
+        r_e = motion.hpr_matrices(e[..., 0], e[..., 1], e[..., 2])
+        r_e[:, self._arm_bend] = self._arm_kt @ r_e[:, self._arm_bend] @ self._arm_k
+        local = np.empty((n, len(rig.animated), 3, 3), F32)
+        local[:, self._euler] = r_e
+        # The pelvis: walking bob and sway, idle weight shifts, down onto the seat at the sim's seated eye height.
+        root = rig.rest_m[:, self._at["root"]] + rig.shift_m
         stand_z = root[:, 2] + walk["bob_m"]
-        seat_z = eye_height_m(np.asarray(h.height_m, F32), POSTURE_SEATED) / s - rig.eye_above_root_m \
-            + rig.shift_m[:, 2]
+        seat_z = eye_height_m(np.asarray(h.height_m, F32), POSTURE_SEATED) / s - rig.eye_above_root_m + rig.shift_m[:, 2]
         root_t = np.stack([root[:, 0] + walk["sway_m"] + life["shift_m"] * still, root[:, 1],
                            stand_z + (seat_z - stand_z) * down], axis=1).astype(F32)
         self._legs(local, root_t, feet, foot_pitch, toe_pitch, sit)
-        g_rot, g_t = self._forward(local, root_t, h, s, yaw)
-        return self._outputs(local, g_rot, g_t, h, s, yaw, present, gest, mouth, dt)
+        rw = motion.rot_z(np.radians(yaw + F32(180.0))) * s[:, None, None]
+        p = np.asarray(h.position_m, F32)
+        pos = np.zeros((n, 3), F32)
+        pos[:, : min(p.shape[1], 3)] = p[:, :3]
+        g_rot, g_t = forward_kinematics(rig, local, root_t, rw, pos, self._eye_level, lambda r, t: self._set_eyes(
+            local, r, t, h))
+        return self._outputs(local, g_rot, g_t, h, present, gest, mouth, dt)
 
     # -- the parts of ``pose`` ---------------------------------------------------------------------
 
-    def _arms(self, e: np.ndarray, walk: dict, sit: dict, gest: dict, life: dict, down: np.ndarray) -> None:
-        """Shoulders, elbows and clavicles: hanging at the sides (from the baked A-pose), swinging
-        in the walk, on the thighs when seated, crossed, or the right hand holding a phone."""
+    def _arms(self, e: np.ndarray, walk: dict, gest: dict, life: dict, down: np.ndarray) -> None:
+        """Shoulders, elbows, wrists, clavicles: hanging at the sides (turned down from the baked
+        A-pose), swinging in the walk, on the thighs when seated, crossed, or the right hand on a phone."""
         side, n = self._side, self.rig.count
-        hang = -side[None, :] * self.rig.arm_down_deg[:, None]            # roll that turns each arm down
+        hang = -side[None, :] * self.rig.arm_down_deg[:, None]            # the roll that turns each arm down
         d = down[:, None]
         sh = np.zeros((n, 2, 3), F32)
         sh[..., 1] = walk["arm_deg"] + 16.0 * d
         sh[..., 2] = hang + side * 4.0 * d
         el = -22.0 + walk["elbow_deg"] + 40.0 * d
         cross_sh = np.stack([np.broadcast_to(-side * 38.0, (n, 2)), np.full((n, 2), 28.0), hang + side * 6.0], axis=-1)
-        cross_el = np.full((n, 2), 70.0, F32)
         phone_sh = np.stack([np.full(n, 12.0), np.full(n, 22.0), hang[:, 1] - 6.0], axis=-1)
         wc, wp = gest["cross"][:, None], gest["phone"]
         sh = sh * (1.0 - wc[..., None]) + cross_sh * wc[..., None]
-        el = el * (1.0 - wc) + cross_el * wc
+        el = el * (1.0 - wc) + 70.0 * wc
         sh[:, 1] = sh[:, 1] * (1.0 - wp[:, None]) + phone_sh * wp[:, None]
         el[:, 1] = el[:, 1] * (1.0 - wp) + 62.0 * wp
-        e[:, self._shoulder] = sh
-        e[:, self._elbow, 1] = el
-        e[:, self._wrist, 1] = -8.0 * wp[:, None] * np.array([0.0, 1.0], F32)
-        e[:, self._clav, 2] = side * (0.8 * (life["breath"][:, None] + 1.0) + 5.0 * gest["yawn"][:, None])
+        e[:, self._eshoulder] = sh
+        e[:, self._eelbow, 1] = el
+        e[:, self._ewrist[1], 1] = -8.0 * wp
+        e[:, self._eclav, 2] = side * (0.8 * (life["breath"][:, None] + 1.0) + 5.0 * gest["yawn"][:, None])
 
     def _legs(self, local: np.ndarray, root_t: np.ndarray, feet: np.ndarray, foot_pitch: np.ndarray,
               toe_pitch: np.ndarray, sit: dict) -> None:
-        """Two-bone inverse kinematics of both legs to the ankle targets (gait, or the seated feet):
-        knee flexion from the hip-ankle distance, then the smallest hip turn onto the target."""
-        rig, at = self.rig, self._at
-        rest = rig.rest_m
-        r_root = local[:, at["root"]]                                     # (N, 3, 3)
-        hip = root_t[:, None] + np.einsum("nij,nkj->nki", r_root, rest[:, self._hip] - rest[:, at["root"]][:, None])
+        """Both legs by inverse kinematics to their ankle targets (the gait's, or the seated feet
+        under the knees), the feet pitched by the gait, the toes flat on the ground as the heel rises."""
+        rig = self.rig
+        r_root = local[:, self._at["root"]]                                # (N, 3, 3)
+        hip = root_t[:, None] + motion.matvec(r_root[:, None], self._hip_off)
         shift = rig.shift_m[:, None]
-        ankle = rest[:, self._foot] + shift
+        ankle = rig.rest_m[:, self._foot] + shift
         stand = ankle + feet
-        seat = ankle.copy()
-        seat[..., 1] = rest[:, self._hip, 1] + shift[..., 1] - np.linalg.norm(self._thigh, axis=-1) - 0.03
-        f = sit["feet"][:, None, None]
-        target = stand + (seat - stand) * f
-        target[..., 2] += sit["foot_lift_m"][:, None]
-        d = np.einsum("nji,nkj->nki", r_root, target - hip)               # in the pelvis frame
-        u, w = self._thigh, self._shin
-        p_ = u[..., 0] * w[..., 0]
-        q_ = u[..., 1] * w[..., 1] + u[..., 2] * w[..., 2]
-        s_ = u[..., 2] * w[..., 1] - u[..., 1] * w[..., 2]
-        want = 0.5 * (np.sum(d * d, -1) - np.sum(u * u, -1) - np.sum(w * w, -1)) - p_
-        r0 = np.hypot(q_, s_)
-        knee = np.arctan2(s_, q_) + np.arccos(np.clip(want / r0, -1.0, 1.0))
-        c, sn = np.cos(knee), np.sin(knee)
-        r_knee = np.zeros(knee.shape + (3, 3), F32)
-        r_knee[..., 0, 0] = 1.0
-        r_knee[..., 1, 1], r_knee[..., 1, 2], r_knee[..., 2, 1], r_knee[..., 2, 2] = c, -sn, sn, c
-        bent = u + np.einsum("nkij,nkj->nki", r_knee, w)
-        r_hip = align(bent, d)
-        pitch = foot_pitch * (1.0 - sit["down"][:, None])
-        r_foot = hpr_matrices(np.zeros_like(pitch), pitch, np.zeros_like(pitch))
+        seat_y = rig.rest_m[:, self._hip, 1] + shift[..., 1] - self._thigh_len - 0.03
+        f = sit["feet"][:, None]
+        target = stand.copy()
+        target[..., 1] += (seat_y - stand[..., 1]) * f
+        target[..., 2] += (ankle[..., 2] - stand[..., 2]) * f + sit["foot_lift_m"][:, None]
+        d = motion.tmatvec(r_root[:, None], target - hip)                  # in the pelvis frame
+        r_hip, r_knee = motion.leg_ik(self._thigh, self._shin, d)
+        up = 1.0 - sit["down"][:, None]
+        pitch = foot_pitch * up
+        zero = np.zeros_like(pitch)
+        r_foot = motion.hpr_matrices(zero, pitch, zero)
         chain = r_root[:, None] @ r_hip @ r_knee
         local[:, self._hip] = r_hip
         local[:, self._knee] = r_knee
         local[:, self._foot] = chain.transpose(0, 1, 3, 2) @ r_foot
-        toe = (toe_pitch * (1.0 - sit["down"][:, None]) - pitch)[..., None]
-        r_toe = hpr_matrices(np.zeros_like(toe), np.broadcast_to(toe, toe.shape), np.zeros_like(toe))
-        local[:, self._toes] = np.broadcast_to(r_toe, (self.rig.count, 2, len(TOES), 3, 3))
+        r_toe = motion.hpr_matrices(zero, toe_pitch * up - pitch, zero)
+        local[:, self._toes] = r_toe[:, :, None]
 
-    def _world(self, h: HumansState, s: np.ndarray, yaw: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Each human's world rotation-and-scale (N, 3, 3) and floor position (N, 3)."""
-        rw = rot_z(np.radians(yaw + 180.0)) * s[:, None, None]
-        p = np.asarray(h.position_m, F32)
-        pos = np.zeros((len(p), 3), F32)
-        pos[:, : min(p.shape[1], 3)] = p[:, :3]
-        return rw, pos
+    def _set_eyes(self, local: np.ndarray, g_rot: np.ndarray, g_t: np.ndarray, h: HumansState) -> None:
+        local[:, self._eyes] = self._aim_eyes(g_rot[:, self._head], g_t[:, self._head], h)
 
-    def _forward(self, local: np.ndarray, root_t: np.ndarray, h: HumansState, s: np.ndarray,
-                 yaw: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Forward kinematics over the animated joints by depth level (body frame); the eyes' local
-        turns are set on the way, once the head's global transform is known."""
-        rig = self.rig
-        n, a = local.shape[:2]
-        g_rot = np.empty((n, a, 3, 3), F32)
-        g_t = np.empty((n, a, 3), F32)
-        g_rot[:, 0], g_t[:, 0] = local[:, 0], root_t
-        off = rig.offsets_m
-        for li, (a0, a1, par) in enumerate(rig.levels[1:], 1):
-            if li == self._eye_level:
-                local[:, self._eyes] = self._aim_eyes(g_rot, g_t, h, s, yaw)
-            rp = g_rot[:, par]
-            g_rot[:, a0:a1] = rp @ local[:, a0:a1]
-            g_t[:, a0:a1] = g_t[:, par] + np.einsum("nkij,nkj->nki", rp, off[:, a0:a1])
-        return g_rot, g_t
-
-    def _aim_eyes(self, g_rot: np.ndarray, g_t: np.ndarray, h: HumansState, s: np.ndarray,
-                  yaw: np.ndarray) -> np.ndarray:
+    def _aim_eyes(self, r_head: np.ndarray, t_head: np.ndarray, h: HumansState) -> np.ndarray:
         """Eye rotations in the head's frame that look at ``gaze_target_m`` (each eye on its own, so
         near targets converge), within the eyes' range; the simulation's eye angles where no target."""
-        head = self.rig.levels[self._eye_level][2][0]
-        rh, th = g_rot[:, head], g_t[:, head]
-        eyes = th[:, None] + np.einsum("nij,nkj->nki", rh, self.rig.offsets_m[:, self._eyes])
-        rw, pos = self._world(h, s, yaw)
-        target = np.einsum("nji,nj->ni", rw, np.asarray(h.gaze_target_m, F32) - pos) / (s * s)[:, None]
-        d = np.einsum("nji,nkj->nki", rh, target[:, None] - eyes)
+        eyes = t_head[:, None] + motion.matvec(r_head[:, None], self.rig.offsets_m[:, self._eyes])
+        d = motion.tmatvec(r_head[:, None], np.asarray(h.gaze_target_m, F32)[:, None] - eyes)
         e_yaw = np.degrees(np.arctan2(d[..., 0], -d[..., 1]))
         e_pitch = np.degrees(np.arctan2(d[..., 2], np.hypot(d[..., 0], d[..., 1])))
         known = np.isfinite(e_yaw) & np.isfinite(e_pitch)
         e_yaw = np.where(known, e_yaw, np.asarray(h.eye_yaw_deg, F32)[:, None])
         e_pitch = np.where(known, e_pitch, np.asarray(h.eye_pitch_deg, F32)[:, None])
-        e_yaw = np.clip(e_yaw, -EYE_YAW_LIMIT_DEG, EYE_YAW_LIMIT_DEG)
-        e_pitch = np.clip(e_pitch, -EYE_PITCH_LIMIT_DEG, EYE_PITCH_LIMIT_DEG)
-        return hpr_matrices(e_yaw, e_pitch, np.zeros_like(e_yaw))
+        e_yaw = motion.clamp(e_yaw, -EYE_YAW_LIMIT_DEG, EYE_YAW_LIMIT_DEG)
+        e_pitch = motion.clamp(e_pitch, -EYE_PITCH_LIMIT_DEG, EYE_PITCH_LIMIT_DEG)
+        return motion.hpr_matrices(e_yaw, e_pitch, np.zeros_like(e_yaw))
 
-    def _outputs(self, local: np.ndarray, g_rot: np.ndarray, g_t: np.ndarray, h: HumansState, s: np.ndarray,
-                 yaw: np.ndarray, present: np.ndarray, gest: dict, mouth: np.ndarray | None, dt: float) -> CrowdPose:
+    def _outputs(self, local: np.ndarray, g_rot: np.ndarray, g_t: np.ndarray, h: HumansState,
+                 present: np.ndarray, gest: dict, mouth: np.ndarray | None, dt: float) -> CrowdPose:
         rig = self.rig
-        n, a = local.shape[:2]
-        rw, pos = self._world(h, s, yaw)
-        trans = g_t - np.einsum("nkij,nkj->nki", g_rot, rig.rest_m)
-        skin_a = np.empty((n, a, 3, 4), F32)
-        skin_a[..., :3] = rw[:, None] @ g_rot
-        skin_a[..., 3] = pos[:, None] + np.einsum("nij,nkj->nki", rw, trans)
-        skin = skin_a[:, rig.anchor]
-        local_rot = np.zeros((n, len(rig.joint_names), 3, 3), F32)
-        local_rot[..., 0, 0] = local_rot[..., 1, 1] = local_rot[..., 2, 2] = 1.0
-        local_rot[:, rig.animated] = local
-        eye_m = pos + np.einsum("nij,nj->ni", rw, g_t[:, self._eyes].mean(axis=1))
+        n = local.shape[0]
+        skin = skin_matrices(rig, g_rot, g_t)
+        local_rot = np.take(np.concatenate([local, self._identity], axis=1), self._local_index, axis=1)
+        eye_m = g_t[:, self._eyes].mean(axis=1)
         # Face: the mouth from the line's loudness (or mimed syllables), mood, gestures, blinks.
         speaking = np.asarray(h.speaking, bool)
         loud = np.full(n, np.nan, F32) if mouth is None else np.asarray(mouth, F32).reshape(n)
@@ -481,5 +443,5 @@ class CrowdPoser:
         self.envelope = (self.envelope + (jaw - self.envelope) * F32(min(1.0, dt / 0.1))).astype(F32)
         units = motion.face(np.asarray(h.mood, np.int64), gest["smile"], gest["yawn"], np.asarray(h.blinking, bool),
                             np.asarray(h.eye_pitch_deg, F32), jaw, shapes)
-        face = np.stack([units[name] for name in FACE_UNITS], axis=1).astype(F32)
-        return CrowdPose(skin=skin, local_rot=local_rot, face=face, visible=present.copy(), eye_m=eye_m.astype(F32))
+        face = np.stack([units[name] for name in FACE_UNITS], axis=1)
+        return CrowdPose(skin=skin, local_rot=local_rot, face=face, visible=present.copy(), eye_m=eye_m)
