@@ -11,6 +11,11 @@ the posing time within it, and ratios to the empty scene measured in the same ru
     python bench/render.py --humans 0,50 --blocks 3 --frames 8
     python bench/render.py --scene subway_car      # any scene file (places permitting)
     python bench/render.py --distraction --humans ''   # the distraction scenes in play, only
+    python bench/render.py --size 640x640 --humans-kind skinned,procedural --no-unbatched   # the skinned crowd
+
+``--humans-kind`` draws the baked skinned humans (instanced on the GPU, ``vr.render.crowd_view``),
+the procedural ones built of primitives, or both side by side; ``pose_ms`` is then the posing
+pass and the upload of its matrices (``WorldView.apply``).
 
 The crowd sits in rows 2-13 m in front of the viewer (a 200-seat hall built for the benchmark)
 unless --scene names a scene file.
@@ -32,6 +37,7 @@ sys.path.insert(0, str(ROOT))
 
 IPD_M = 0.064
 TARGET_50_VS_EMPTY = 2.5
+TARGET_SKINNED_50_VS_EMPTY = 2.0
 
 
 def bench_scene():
@@ -120,18 +126,22 @@ def timed_frames(base, eyes, worlds, frames: int, blocks: int, show) -> dict:
             "draw_ms": round(statistics.median(b - p for b, p in zip(block_ms, pose_ms)), 2)}
 
 
-def measure(base, eyes, scene, n: int, batched: bool, frames: int, blocks: int) -> dict:
+def measure(base, eyes, scene, n: int, batched: bool, frames: int, blocks: int, kind: str = "procedural",
+            library=None, near_m: float | None = None) -> dict:
     from vr.render.world_view import WorldView
     from vr.sim import FrameInputs, Session
 
     session = Session(profile_for(n, scene.name), scene, seed=1)
-    view = WorldView(base.render, None, {scene.name: scene}, session.human_seed, session.height_m, batched=batched)
+    view = WorldView(base.render, None, {scene.name: scene}, session.human_seed, session.height_m, batched=batched,
+                     humans=kind, crowd_library=library)
     dt = 1.0 / 90.0
     world, _ = session.step(FrameInputs(session.head), dt)
     worlds = []
     for _ in range(frames * blocks + 10):  # the simulation runs outside the timed frames
         world, _ = session.step(FrameInputs(session.head), dt)
         worlds.append(world)
+    if view.crowd is not None and near_m is not None:
+        view.crowd.near_m = near_m
     x, y, z = world.head.position_m
     for buf, _, cam, side in eyes:
         cam.reparentTo(base.render)
@@ -139,8 +149,11 @@ def measure(base, eyes, scene, n: int, batched: bool, frames: int, blocks: int) 
         buf.setClearColor(view.clear_color)
     timing = timed_frames(base, eyes, worlds, frames, blocks, lambda w: view.apply(w, dt, (x, y)))
     present = int(world.humans.present.sum())
+    crowd = view.crowd.report() if view.crowd is not None else None
     view.destroy()
-    return {"humans": n, "present": present, "batched": batched, **timing}
+    return {"humans": n, "present": present, "humans_kind": kind, "batched": batched,
+            **({"near_m": near_m} if near_m is not None else {}), **timing,
+            **({"crowd": {k: crowd[k] for k in ("draws", "instances", "near")}} if crowd else {})}
 
 
 def measure_distraction(base, eyes, profile_path: Path, frames: int, blocks: int) -> dict:
@@ -186,6 +199,11 @@ def main() -> None:
     parser.add_argument("--blocks", type=int, default=5)
     parser.add_argument("--scene", help="a scene file name in scenes/ instead of the benchmark hall")
     parser.add_argument("--no-unbatched", action="store_true", help="skip the unbatched comparison")
+    parser.add_argument("--humans-kind", default="procedural",
+                        help="skinned, procedural, or both comma-separated (side by side in one run)")
+    parser.add_argument("--near-m", default="",
+                        help="skinned: where the full level of detail begins, comma-separated values each a run "
+                             "(default: vr.render.crowd_view.NEAR_M; 0: every human at the far level)")
     parser.add_argument("--distraction", action="store_true",
                         help="also the distraction scenes in play (snowy canyon, reef); --humans '' for only them")
     args = parser.parse_args()
@@ -200,10 +218,22 @@ def main() -> None:
     eyes = make_eyes(base, size)
     gsg = base.win.getGsg()
     results = []
+    kinds = [k.strip() for k in args.humans_kind.split(",") if k.strip()]
+    library, load_s = None, None
+    if "skinned" in kinds:
+        from vr.render import posing
+        from vr.render.crowd_view import CrowdLibrary
+
+        library = CrowdLibrary(posing.FACE_UNITS)
+        load_s = round(library.load_s, 3)
     for n in (int(v) for v in args.humans.split(",") if v.strip()):
-        for batched in ((True,) if args.no_unbatched or n == 0 else (True, False)):
-            results.append(measure(base, eyes, scene, n, batched, args.frames, args.blocks))
-            print(json.dumps(results[-1]), file=sys.stderr)
+        for kind in kinds if n else kinds[:1]:
+            nears = [float(v) for v in args.near_m.split(",") if v.strip()] if kind == "skinned" and n else []
+            for near_m in nears or [None]:
+                for batched in ((True,) if args.no_unbatched or n == 0 or kind == "skinned" else (True, False)):
+                    results.append(measure(base, eyes, scene, n, batched, args.frames, args.blocks, kind, library,
+                                           near_m))
+                    print(json.dumps(results[-1]), file=sys.stderr)
     play = []
     if args.distraction:
         for path in sorted((ROOT / "exposure_profiles").glob("*.yaml")):
@@ -216,12 +246,18 @@ def main() -> None:
             r["x_empty"] = round(r["ms_per_stereo_frame"] / empty, 2)
     out = {"benchmark": "render", "renderer": gsg.getDriverRenderer(), "gl_version": gsg.getDriverVersion(),
            "python": platform.python_version(), "per_eye": list(size), "scene": scene.name,
-           "frames_per_block": args.frames, "blocks": args.blocks, "results": results,
+           "frames_per_block": args.frames, "blocks": args.blocks, "command": " ".join(["python", "bench/render.py"] + sys.argv[1:]),
+           **({"crowd_load_s": load_s} if load_s is not None else {}), "results": results,
            **({"distraction": play} if play else {})}
-    fifty = next((r for r in results if r["humans"] == 50 and r["batched"]), None)
+    fifty = next((r for r in results if r["humans"] == 50 and r["batched"] and r["humans_kind"] == "procedural"), None)
     if empty and fifty:
         out["target"] = {"rule": "50 humans batched <= 2.5x the empty scene (llvmpipe, 1024x1024 per eye)",
                          "x_empty": fifty["x_empty"], "met": fifty["x_empty"] <= TARGET_50_VS_EMPTY}
+    skinned = next((r for r in results if r["humans"] == 50 and r["humans_kind"] == "skinned"
+                    and r.get("near_m", 4.0) == 4.0), None)
+    if empty and skinned:
+        out["target_skinned"] = {"rule": "50 skinned humans <= 2.0x the empty scene (llvmpipe, 640x640 per eye)",
+                                 "x_empty": skinned["x_empty"], "met": skinned["x_empty"] <= TARGET_SKINNED_50_VS_EMPTY}
     two_hundred = next((r for r in results if r["humans"] == 200 and r["batched"]), None)
     if two_hundred:
         out["gpu_target"] = {"rule": "200 humans batched <= 5.5 ms on a GPU",

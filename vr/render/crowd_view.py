@@ -269,6 +269,7 @@ class CrowdView:
         for path, attrib in self.draws:
             path.node().setAttrib(attrib.setShaderInput("u_index", self.index_tex), 100)
         self.draws = [(path, attrib.setShaderInput("u_index", self.index_tex)) for path, attrib in self.draws]
+        self.near_m = NEAR_M                # where the full level begins (the benchmark varies it)
         self.near = np.zeros(n, bool)
         self.drawn = np.zeros(n, bool)      # who the last update drew
         self.counts = np.zeros(len(self.draws), np.int64)
@@ -309,7 +310,7 @@ class CrowdView:
         dist = np.hypot(p[:, 0] - camera_m[0], p[:, 1] - camera_m[1])
         visible = np.asarray(visible, bool)
         self.drawn = visible.copy()
-        self.near = visible & (dist < NEAR_M + np.where(self.near, LOD_MARGIN_M, -LOD_MARGIN_M))
+        self.near = visible & (dist < self.near_m + np.where(self.near, LOD_MARGIN_M, -LOD_MARGIN_M))
         level = np.where(self.draw_is_near[:, None], self.near[None, :], (visible & ~self.near)[None, :])
         mask = self.wears & level
         ram(self.index_tex)[:] = np.argsort(~mask, axis=1, kind="stable").astype(np.float32).reshape(-1)
