@@ -130,6 +130,22 @@ def test_rr_intervals_become_beats_per_minute(physio_type):
     assert [s.value for s in frames.samples[:3]] == [60.0, 75.0, 80.0]
 
 
+def test_a_heart_rate_sent_as_text_markers_is_read_and_junk_is_skipped(physio_type):
+    info = pylsl.StreamInfo("test-hr-text", "Markers", 1, 0.0, pylsl.cf_string, f"test-hr-text-{os.getpid()}")
+    outlet = pylsl.StreamOutlet(info)
+    lab = lsl.Lab((lsl.parse_spec("hr", "test-hr-text"),))
+    frames = Frames(lab)
+    try:
+        frames.until(lambda: lab.inlets[0].connected)
+        now = pylsl.local_clock()
+        for k, text in enumerate(("72", "no contact", "74")):
+            outlet.push_sample([text], now + 0.5 * k)
+        frames.until(lambda: len(frames.samples) >= 2)
+    finally:
+        lab.close()
+    assert [s.value for s in frames.samples] == [72.0, 74.0]
+
+
 def test_a_stream_that_stops_is_an_alert_and_never_a_stall(physio_type):
     outlet = _outlet("test-hr-stops", "HR", 4.0)
     lab = lsl.Lab((lsl.parse_spec("hr", "test-hr-stops"),), lost_after_s=1.0)
@@ -248,3 +264,12 @@ def test_head_quaternion_is_panda3ds_hpr():
         theirs = (q.getR(), q.getI(), q.getJ(), q.getK())
         sign = 1.0 if sum(a * b for a, b in zip(ours, theirs)) > 0 else -1.0
         assert ours == pytest.approx(tuple(sign * v for v in theirs), abs=1e-9)
+
+
+def test_a_stream_choice_that_cannot_be_read_stops_the_command_before_anything_starts(tmp_path, capsys):
+    from vr.cli import main
+
+    code = main(["run", "--profile", "exposure_profiles/demo_tour.yaml", "--backend", "offscreen", "--seconds", "1",
+                 "--no-console", "--lsl-hr", "colour=red", "--out", str(tmp_path / "SIM-0001_x")])
+    assert code == 2 and "name, type, source_id, channel, unit" in capsys.readouterr().err
+    assert not (tmp_path / "SIM-0001_x").exists()

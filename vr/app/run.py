@@ -196,7 +196,7 @@ def run_rendered(loaded: LoadedProfile, *, backend_kind: str, seconds: float | N
             tally.summary.wall_s = time.perf_counter() - started
             heard = {"listened": ears.close()} if ears is not None else {}   # kept audio is on disk before the end mark
             if streams is not None:
-                heard["lab"] = streams.close()
+                heard["lab"] = {**streams.describe(), "received": streams.close()}
             writer.close(events=tally.summary.events, ended=tally.summary.ended or "interrupted",
                          session_s=round(session.t_s, 3), frames=loop.frames, **heard)
         return RunResult(tally.summary, loop.frames, loop.screenshots, ended)

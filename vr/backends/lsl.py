@@ -291,7 +291,7 @@ class Inlet:
                     self.offset_s = inlet.time_correction(2.0)
                     synced_at = now
                 for row, stamp in zip(values, stamps):
-                    value = to_value(unit, float(row[channel]))
+                    value = to_value(unit, _number(row[channel]))
                     if value is not None:
                         self._emit(self._binner.add(stamp + self.offset_s, value))
                 if stamps:
@@ -345,6 +345,14 @@ class Inlet:
             ch = ch.next_sibling()
             k += 1
         raise RuntimeError(f"no channel labelled {self.spec.channel!r}")
+
+
+def _number(raw) -> float:
+    """A channel's value as a float: some heart-rate bridges send numbers as text markers."""
+    try:
+        return float(raw)
+    except (TypeError, ValueError):
+        return math.nan
 
 
 def _physio_type():
