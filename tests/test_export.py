@@ -156,3 +156,18 @@ def test_tables_hold_every_session_in_long_format(tmp_path):
         assert _read(tables / f"{name}.csv") is not None
     assert (tables / "samples.csv").stat().st_mode & 0o777 == 0o600
     assert main(["export", str(root), "--tables", str(tmp_path / "tables")]) == 1   # never written over
+
+
+def test_tables_as_parquet_where_pyarrow_is_installed(tmp_path):
+    pq = pytest.importorskip("pyarrow.parquet")
+    from vr.app.simulate import run_simulation
+
+    loaded = load_profile(ROOT / "exposure_profiles" / "demo_tour.yaml")
+    run_simulation(loaded, seconds=5.0, seed=1, out=tmp_path / "s" / "SIM-0001_a", pseudonym="SIM-0001")
+    assert main(["export", str(tmp_path / "s"), "--tables", str(tmp_path / "t")]) == 0
+    samples = pq.read_table(tmp_path / "t" / "samples.parquet")
+    with (tmp_path / "t" / "samples.csv").open(newline="") as f:
+        rows = list(csv.DictReader(f))
+    assert samples.num_rows == len(rows) and str(samples.schema.field("t_s").type) == "double"
+    assert samples.column("patient").to_pylist()[0] == "SIM-0001"
+    assert pq.read_table(tmp_path / "t" / "events.parquet").num_rows > 0
