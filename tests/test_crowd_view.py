@@ -80,7 +80,7 @@ def figure(image: np.ndarray) -> np.ndarray:
 
 
 def test_the_assets_load_in_well_under_a_few_seconds(library):
-    assert library.load_s < 3.0, library.load_s
+    assert library.load_cpu_s < 3.0, (library.load_cpu_s, library.load_s)    # about 1 s here (wall time on an idle machine)
     for kind in library.kinds.values():
         near = [p for is_near, p, *_ in kind.draws if is_near]
         far = [p for is_near, p, *_ in kind.draws if not is_near]
