@@ -53,10 +53,11 @@ def hash01(a: np.ndarray, b: np.ndarray | float) -> np.ndarray:
     return ((x ^ (x >> 15)) & 0xFFFFFF).astype(F32) / F32(0x1000000)
 
 
-def cadence_hz(speed_b: np.ndarray) -> np.ndarray:
-    """Gait cycles (two steps) a second at a body-frame speed; stride = speed / cadence, so a slow
-    walk takes short steps and the stance foot keeps pace with the ground at any speed."""
-    return F32(0.55) + F32(0.4) * np.minimum(speed_b, 1.5)
+def cadence_hz(speed_b: np.ndarray, hip_b: np.ndarray) -> np.ndarray:
+    """Gait cycles (two steps) a second at a body-frame speed for a hip height (metres): faster
+    walkers and shorter legs step more often. Stride = speed / cadence, so a slow walk takes short
+    steps and the stance foot keeps pace with the ground at any speed."""
+    return F32(0.5) + F32(0.5) * np.minimum(speed_b * (F32(0.87) / hip_b), 2.2)
 
 
 def gait(phase: np.ndarray, stride_b: np.ndarray, lift_b: np.ndarray, heel_b: np.ndarray,
@@ -112,11 +113,12 @@ def gait(phase: np.ndarray, stride_b: np.ndarray, lift_b: np.ndarray, heel_b: np
     return offsets.astype(F32), np.degrees(pitch * k).astype(F32), np.degrees(toe * k).astype(F32)
 
 
-def gait_body(phase: np.ndarray, amp: np.ndarray) -> dict[str, np.ndarray]:
+def gait_body(phase: np.ndarray, amp: np.ndarray, fast: np.ndarray | float = 0.0) -> dict[str, np.ndarray]:
     """The upper body's part of the gait at ``amp`` (0 still .. 1 a full walk): pelvis bob, sway and
-    turn, the thorax's counter-turn, arm swing opposite the legs (degrees, metres; (N,) each, arms (N, 2))."""
+    turn, the thorax's counter-turn, arm swing opposite the legs (degrees, metres; (N,) each, arms (N, 2)).
+    ``fast`` (0..1) lowers the pelvis further for long, quick strides."""
     w = TAU * phase
-    return {"bob_m": -amp * (F32(0.03) + F32(0.012) * np.cos(2.0 * w)),   # lowest at double support
+    return {"bob_m": -amp * (F32(0.03) + F32(0.02) * fast + F32(0.012) * np.cos(2.0 * w)),   # lowest at double support
             "sway_m": amp * F32(0.018) * np.sin(w),                      # over the stance foot
             "pelvis_yaw_deg": -amp * F32(5.0) * np.cos(w),              # the leading hip forward
             "pelvis_roll_deg": amp * F32(2.5) * np.sin(w),

@@ -272,6 +272,7 @@ class CrowdPoser:
         self._thigh = rest[:, self._knee] - rest[:, self._hip]          # (N, 2, 3)
         self._shin = rest[:, self._foot] - rest[:, self._knee]
         self._hip_off = rest[:, self._hip] - rest[:, at["root"]][:, None]
+        self._hip_z = rest[:, self._hip[0], 2]
         self._thigh_len = np.linalg.norm(self._thigh, axis=-1)
         self._ball_z = rest[:, self._toes[0], 2].mean(axis=1)
         self._side = np.array([1.0, -1.0], F32)
@@ -306,7 +307,7 @@ class CrowdPoser:
         down = sit["down"]
         # Gait: the phase advances by distance over stride (= cadence x time); stepping on the spot when turning.
         v = np.where(seated, 0.0, np.asarray(h.speed_mps, F32) / s).astype(F32)
-        cad = motion.cadence_hz(v)
+        cad = motion.cadence_hz(v, self._hip_z)
         moving = v > 0.02
         turning = (motion.clamp((np.abs(turn_rate) - 15.0) / 45.0, 0.0, 1.0) * motion.clamp(1.0 - v / 0.2, 0.0, 1.0)
                    * (1.0 - down)).astype(F32)
@@ -316,7 +317,7 @@ class CrowdPoser:
         lift = (F32(0.075) * amp + F32(0.04) * turning).astype(F32)
         feet, foot_pitch, toe_pitch = motion.gait(self.phase, stride, lift, rig.heel_m, rig.ball_m,
                                                   rig.rest_m[:, self._foot[0], 2], self._ball_z)
-        walk = motion.gait_body(self.phase, amp)
+        walk = motion.gait_body(self.phase, amp, motion.clamp(v * 0.87 / self._hip_z - 1.1, 0.0, 1.0))
         life = motion.idle(t_s, rig.phases)
         self.gestures = motion.ease_gestures(self.gestures, np.asarray(h.gesture, np.int64), dt)
         gest = motion.gesture_motion(self.gestures, t_s, rig.phases)
