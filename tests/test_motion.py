@@ -25,7 +25,8 @@ def walk(rig, speed_mps: float, yaw_deg: float, frames: int):
     for k in range(frames):
         pos = np.tile(fwd * speed_mps * k * DT, (n, 1)) + np.arange(n)[:, None] * np.array([[2.0, 0.0]])
         h = state(n, position_m=pos, speed_mps=np.full(n, speed_mps), posture=np.full(n, POSTURE_WALKING, np.int8),
-                  body_yaw_deg=np.full(n, yaw_deg), head_yaw_deg=np.full(n, yaw_deg), height_m=rig.heights_m.astype(float))
+                  body_yaw_deg=np.full(n, yaw_deg), head_yaw_deg=np.full(n, yaw_deg),
+                  height_m=rig.heights_m.astype(float))
         out = poser.pose(h, k * DT, DT, (0, 0, 0))
         phases.append(poser.phase.copy())
         world.append(joints_world(rig, out))
@@ -116,7 +117,8 @@ def test_sitting_down_and_standing_up_is_continuous(assets):
 
 def test_a_human_arriving_seated_starts_seated(assets):
     rig = posing.build_rig([8], [1.75], assets=assets)
-    out = posing.CrowdPoser(rig).pose(state(1, posture=np.array([2], np.int8), height_m=np.array([1.75])), 0, DT, (0, 0, 0))
+    h = state(1, posture=np.array([2], np.int8), height_m=np.array([1.75]))
+    out = posing.CrowdPoser(rig).pose(h, 0.0, DT, (0, 0, 0))
     assert out.eye_m[0, 2] == pytest.approx(0.30 + 0.52 * 1.75, abs=0.03)
 
 

@@ -72,7 +72,8 @@ def test_rig_shapes_heights_and_body_choice(assets):
     assert rig.bodies[0] == "female" and rig.bodies[-1] == "male"       # 1.50 m and 1.98 m slots
     assert rig.bodies == posing.build_rig(seeds, heights, assets=assets).bodies
     for i in (0, 17, 39):                      # the scaled, shaped stature is the slot's height
-        verts = assets[rig.bodies[i]].vertices + np.tensordot(rig.shape_weights[i], assets[rig.bodies[i]].shape_deltas, 1)
+        a = assets[rig.bodies[i]]
+        verts = a.vertices + np.tensordot(rig.shape_weights[i], a.shape_deltas, 1)
         assert abs(np.ptp(verts[:, 2]) * rig.scale[i] - heights[i]) < 0.003
         np.testing.assert_allclose(rig.joint_heads_m[i], assets[rig.bodies[i]].joint_heads + np.tensordot(
             rig.shape_weights[i], assets[rig.bodies[i]].shape_joint_deltas, 1), atol=1e-5)
@@ -150,7 +151,8 @@ def test_eyes_look_at_the_patient(assets):
     head_yaw, head_pitch = yaw_pitch_to(patient[None] - eye)
     rig = posing.build_rig(np.arange(n) + 40, heights, assets=assets)
     h = state(n, position_m=pos, body_yaw_deg=yaw_body, head_yaw_deg=head_yaw, head_pitch_deg=0.6 * head_pitch,
-              height_m=heights, posture=posture, gaze_target_m=np.tile(patient, (n, 1)), gaze_at_patient=np.ones(n, bool))
+              height_m=heights, posture=posture, gaze_target_m=np.tile(patient, (n, 1)),
+              gaze_at_patient=np.ones(n, bool))
     out = run(posing.CrowdPoser(rig), h, 30)
     world = joints_world(rig, out)
     for name in ("eye.L", "eye.R"):

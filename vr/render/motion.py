@@ -15,6 +15,7 @@ from __future__ import annotations
 import numpy as np
 
 from vr.config import MOOD_NAMES
+from vr.sim.gaze import EYE_PITCH_LIMIT_DEG, EYE_YAW_LIMIT_DEG
 from vr.sim.social import GESTURES
 
 F32 = np.float32
@@ -68,7 +69,8 @@ def gait(phase: np.ndarray, stride_b: np.ndarray, lift_b: np.ndarray, heel_b: np
     During stance the foot is fixed to the ground while the body passes over it at ``stride_b`` a
     cycle (so it moves back at exactly the walking speed in the body frame), first rocking down
     from the heel (``heel_b`` behind the ankle) then flat, then rising onto the ball (``ball_b``
-    in front, ``ball_z_b`` up: the toe joints, which stay put); in swing it lifts by ``lift_b`` and reaches forward. Returns the ankle offsets
+    in front, ``ball_z_b`` up: the toe joints, which stay put); in swing it lifts by ``lift_b``
+    and reaches forward. Returns the ankle offsets
     (N, 2, 3) [left, right], foot pitch (N, 2) degrees (toes up positive) and toe pitch relative
     to the ground (N, 2) degrees (the toes stay flat while the heel rises)."""
     p = np.stack([phase, phase + F32(0.5)], axis=1) % F32(1.0)
@@ -186,6 +188,31 @@ def gesture_motion(weights: np.ndarray, t_s: float, phases: np.ndarray) -> dict[
             "cross": w["cross_arms"], "phone": w["look_at_phone"], "yawn": w["yawn"], "smile": w["smile"]}
 
 
+def arms(walk: dict, gest: dict, life: dict, down: np.ndarray, arm_down_deg: np.ndarray) -> tuple[np.ndarray, ...]:
+    """The arms' angles: hanging at the sides (turned down by ``arm_down_deg`` from the baked
+    A-pose), swinging in the walk, on the thighs when seated (``down``), crossed, or the right
+    hand holding a phone. Returns shoulder heading/pitch/roll (N, 2, 3), elbow pitch (N, 2), the
+    right wrist's pitch (N,) and the clavicles' roll (N, 2) (shoulders rise with each breath)."""
+    side = np.array([1.0, -1.0], F32)
+    n = len(down)
+    hang = -side[None, :] * arm_down_deg[:, None]            # the roll that turns each arm down
+    d = down[:, None]
+    sh = np.zeros((n, 2, 3), F32)
+    sh[..., 1] = walk["arm_deg"] + 16.0 * d
+    sh[..., 2] = hang + side * 4.0 * d
+    el = -35.0 + walk["elbow_deg"] + 50.0 * d
+    # Crossed: upper arms a little forward, forearms turned in across the chest (left over right alike).
+    cross_sh = np.stack([np.broadcast_to(-side * 72.0, (n, 2)), np.full((n, 2), 22.0), hang + side * 4.0], axis=-1)
+    phone_sh = np.stack([np.full(n, 12.0), np.full(n, 22.0), hang[:, 1] - 6.0], axis=-1)
+    wc, wp = gest["cross"][:, None], gest["phone"]
+    sh = sh * (1.0 - wc[..., None]) + cross_sh * wc[..., None]
+    el = el * (1.0 - wc) + 38.0 * wc
+    sh[:, 1] = sh[:, 1] * (1.0 - wp[:, None]) + phone_sh * wp[:, None]
+    el[:, 1] = el[:, 1] * (1.0 - wp) + 40.0 * wp
+    clav = side * (0.8 * (life["breath"][:, None] + 1.0) + 5.0 * gest["yawn"][:, None])
+    return sh.astype(F32), el.astype(F32), (-8.0 * wp).astype(F32), clav.astype(F32)
+
+
 def face(mood: np.ndarray, smile_gesture: np.ndarray, yawn: np.ndarray, blinking: np.ndarray,
          eye_pitch_deg: np.ndarray, jaw: np.ndarray, shapes: np.ndarray) -> dict[str, np.ndarray]:
     """Face unit weights 0..1 by name, (N,) each: mood's smile or frown and brows, the gesture's
@@ -285,6 +312,21 @@ def align(a: np.ndarray, b: np.ndarray) -> np.ndarray:
 
 
 
+def aim_eyes(r_head: np.ndarray, eyes: np.ndarray, target: np.ndarray, yaw_deg: np.ndarray,
+             pitch_deg: np.ndarray) -> np.ndarray:
+    """Eye rotations (..., 3, 3) in the head's frame (``r_head``, world rotation times scale) that
+    look from ``eyes`` at ``target`` (world points, each eye on its own, so near targets
+    converge), within the eyes' range; ``yaw_deg``/``pitch_deg`` (relative to the head) where the
+    target is not finite."""
+    d = tmatvec(r_head, target - eyes)
+    e_yaw = np.degrees(np.arctan2(d[..., 0], -d[..., 1]))          # the eyes look along -Y at rest
+    e_pitch = np.degrees(np.arctan2(d[..., 2], np.hypot(d[..., 0], d[..., 1])))
+    known = np.isfinite(e_yaw) & np.isfinite(e_pitch)
+    e_yaw = clamp(np.where(known, e_yaw, yaw_deg), -EYE_YAW_LIMIT_DEG, EYE_YAW_LIMIT_DEG)
+    e_pitch = clamp(np.where(known, e_pitch, pitch_deg), -EYE_PITCH_LIMIT_DEG, EYE_PITCH_LIMIT_DEG)
+    return hpr_matrices(e_yaw, e_pitch, np.zeros_like(e_yaw))
+
+
 def leg_ik(thigh: np.ndarray, shin: np.ndarray, d: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Two-bone inverse kinematics: the hip and knee rotations (..., 3, 3) that put the ankle at
     ``d`` from the hip (in the hip's parent frame), for rest bones ``thigh`` (hip to knee) and
@@ -303,3 +345,23 @@ def leg_ik(thigh: np.ndarray, shin: np.ndarray, d: np.ndarray) -> tuple[np.ndarr
     r_knee[..., 0, 0] = 1.0
     r_knee[..., 1, 1], r_knee[..., 1, 2], r_knee[..., 2, 1], r_knee[..., 2, 2] = c, -sn, sn, c
     return align(u + matvec(r_knee, w), d), r_knee
+
+
+def fit_height(z0: np.ndarray, dz: np.ndarray, k: int, weights: np.ndarray,
+               heights_m: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Shape target weights (N, 2K) with shape axis ``k``'s low/high pair refitted so each shaped
+    stature nears ``heights_m`` (N,), and those statures. ``z0`` (T,) are the heights of the rest
+    vertices the crown may be among, ``dz`` (2K, T) their targets' height deltas."""
+    def stature(w: np.ndarray) -> np.ndarray:
+        return (z0[None, :] + w @ dz).max(axis=1)
+
+    w = weights.copy()
+    w[:, 2 * k: 2 * k + 2] = 0.0
+    mid = stature(w)
+    lo, hi = w.copy(), w.copy()
+    lo[:, 2 * k], hi[:, 2 * k + 1] = 1.0, 1.0
+    down, up = mid - stature(lo), stature(hi) - mid
+    c = np.where(heights_m >= mid, (heights_m - mid) / np.maximum(up, 1e-6), (heights_m - mid) / np.maximum(down, 1e-6))
+    c = clamp(c, -1.0, 1.0)
+    w[:, 2 * k], w[:, 2 * k + 1] = np.maximum(-c, 0.0), np.maximum(c, 0.0)
+    return w.astype(F32), stature(w)

@@ -49,7 +49,6 @@ ANIMATED = (("root", "spine05", "spine03", "spine01", "neck01", "head", "eye.L",
 # ... of which these are posed by heading/pitch/roll (the legs by inverse kinematics, the eyes by aim).
 EULER = ("root", "spine05", "spine03", "spine01", "neck01", "head") + tuple(
     f"{j}.{s}" for j in ("clavicle", "upperarm01", "lowerarm01", "wrist") for s in SIDES)
-EYE_YAW_LIMIT_DEG, EYE_PITCH_LIMIT_DEG = 35.0, 30.0
 ARM_CLEARANCE_DEG = 7.0      # the arms hang this far out from the sides
 SYLLABLES_HZ = 4.2
 
@@ -92,28 +91,6 @@ def _choose_bodies(seeds: np.ndarray, heights_m: np.ndarray) -> tuple[str, ...]:
     return tuple("male" if uu < p else "female" for uu, p in zip(u, p_male))
 
 
-def _fit_height(asset: bodies_mod.BodyAsset, weights: np.ndarray, heights_m: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Set the ``height`` target weights so each shaped stature nears ``heights_m``; return the
-    weights and the shaped statures (from the 64 highest rest vertices, where the crown is)."""
-    top = np.argsort(asset.vertices[:, 2])[-64:]
-    z0, dz = asset.vertices[top, 2], asset.shape_deltas[:, top, 2]       # (T,), (2K, T)
-    k = bodies_mod.SHAPE_AXES.index("height")
-
-    def stature(w: np.ndarray) -> np.ndarray:
-        return (z0[None, :] + w @ dz).max(axis=1)
-
-    w = weights.copy()
-    w[:, 2 * k: 2 * k + 2] = 0.0
-    mid = stature(w)
-    lo, hi = w.copy(), w.copy()
-    lo[:, 2 * k], hi[:, 2 * k + 1] = 1.0, 1.0
-    down, up = mid - stature(lo), stature(hi) - mid
-    c = np.where(heights_m >= mid, (heights_m - mid) / np.maximum(up, 1e-6), (heights_m - mid) / np.maximum(down, 1e-6))
-    c = np.clip(c, -1.0, 1.0)
-    w[:, 2 * k], w[:, 2 * k + 1] = np.maximum(-c, 0.0), np.maximum(c, 0.0)
-    return w.astype(F32), stature(w)
-
-
 def build_rig(seeds: Sequence[int] | np.ndarray, heights_m: Sequence[float] | np.ndarray,
               bodies: Sequence[str] | None = None, *, shapes: Sequence[Mapping[str, float]] | None = None,
               assets: Mapping[str, bodies_mod.BodyAsset] | None = None) -> CrowdRig:
@@ -151,7 +128,10 @@ def build_rig(seeds: Sequence[int] | np.ndarray, heights_m: Sequence[float] | np
         sel = np.array([b == name for b in names], bool)
         if not sel.any():
             continue
-        weights[sel], stature[sel] = _fit_height(asset, weights[sel], heights[sel])
+        top = np.argsort(asset.vertices[:, 2])[-64:]              # the crown is among these
+        k = bodies_mod.SHAPE_AXES.index("height")
+        weights[sel], stature[sel] = motion.fit_height(asset.vertices[top, 2], asset.shape_deltas[:, top, 2], k,
+                                                       weights[sel], heights[sel])
         heads[sel] = asset.joint_heads[None] + np.einsum("nk,kjc->njc", weights[sel], asset.shape_joint_deltas)
         ankle = asset.joint_heads[idx["foot.L"]]
         near = (asset.vertices[:, 2] < 0.03) & (np.abs(asset.vertices[:, 0] - ankle[0]) < 0.05)
@@ -202,7 +182,7 @@ class CrowdPose:
     """One frame's pose of a crowd (N humans, J joints, world frame: Panda3D's, Z up, metres)."""
 
     skin: np.ndarray          # (N, J, 3, 4) float32 top rows of M_j = G_j T(-p'_j): x_world = M_j [x_rest_shaped, 1]
-    local_rot: np.ndarray     # (N, J, 3, 3) float32 joint rotations relative to rest, in the parent's (rest-parallel) frame
+    local_rot: np.ndarray     # (N, J, 3, 3) float32 rotations relative to rest, in the parent's rest-parallel frame
     face: np.ndarray          # (N, len(FACE_UNITS)) float32 weights 0..1
     visible: np.ndarray       # (N,) bool: present
     eye_m: np.ndarray         # (N, 3) float32 world midpoint between the eyeball centres
@@ -254,11 +234,9 @@ class CrowdPoser:
         self.prev_present = np.zeros(n, bool)
         self._ready = False
         k = {int(j): i for i, j in enumerate(rig.animated)}
-        at = {name: k[rig.joint_index(name)] for name in ANIMATED}
-        self._at = at
+        self._at = at = {name: k[rig.joint_index(name)] for name in ANIMATED}
         self._euler = np.array([at[name] for name in EULER])
-        e_at = {name: i for i, name in enumerate(EULER)}
-        self._e = e_at
+        self._e = e_at = {name: i for i, name in enumerate(EULER)}
         pair = lambda names, name: np.array([names[f"{name}.{s}"] for s in SIDES])   # noqa: E731
         self._hip, self._knee, self._foot = (pair(at, j) for j in ("upperleg01", "lowerleg01", "foot"))
         self._eshoulder, self._eelbow, self._ewrist, self._eclav = (pair(e_at, j) for j in
@@ -277,7 +255,8 @@ class CrowdPoser:
         self._ball_z = rest[:, self._toes[0], 2].mean(axis=1)
         self._side = np.array([1.0, -1.0], F32)
         # Elbows and wrists bend about the hinge the turned-down arm has: K^T R K, K the arm's turn down.
-        k_arm = motion.hpr_matrices(np.zeros((n, 2)), np.zeros((n, 2)), -self._side[None, :] * rig.arm_down_deg[:, None])
+        zero = np.zeros((n, 2))
+        k_arm = motion.hpr_matrices(zero, zero, -self._side[None, :] * rig.arm_down_deg[:, None])
         self._arm_k = np.concatenate([k_arm, k_arm], axis=1)                       # (N, 4, 3, 3)
         self._arm_kt = self._arm_k.transpose(0, 1, 3, 2).copy()
         a = len(rig.animated)
@@ -339,7 +318,9 @@ class CrowdPoser:
         e[:, x["neck01"], 0], e[:, x["neck01"], 1] = 0.35 * head_yaw, 0.35 * head_pitch
         e[:, x["head"], 0], e[:, x["head"], 1] = 0.65 * head_yaw, 0.65 * head_pitch
         e[:, x["head"], 2] = life["head_roll_deg"]
-        self._arms(e, walk, gest, life, down)
+        sh, el, wrist_r, clav = motion.arms(walk, gest, life, down, self.rig.arm_down_deg)
+        e[:, self._eshoulder], e[:, self._eelbow, 1] = sh, el
+        e[:, self._ewrist[1], 1], e[:, self._eclav, 2] = wrist_r, clav
         r_e = motion.hpr_matrices(e[..., 0], e[..., 1], e[..., 2])
         r_e[:, self._arm_bend] = self._arm_kt @ r_e[:, self._arm_bend] @ self._arm_k
         local = np.empty((n, len(rig.animated), 3, 3), F32)
@@ -347,7 +328,8 @@ class CrowdPoser:
         # The pelvis: walking bob and sway, idle weight shifts, down onto the seat at the sim's seated eye height.
         root = rig.rest_m[:, self._at["root"]] + rig.shift_m
         stand_z = root[:, 2] + walk["bob_m"]
-        seat_z = eye_height_m(np.asarray(h.height_m, F32), POSTURE_SEATED) / s - rig.eye_above_root_m + rig.shift_m[:, 2]
+        seat_eye = eye_height_m(np.asarray(h.height_m, F32), POSTURE_SEATED)
+        seat_z = seat_eye / s - rig.eye_above_root_m + rig.shift_m[:, 2]
         root_t = np.stack([root[:, 0] + walk["sway_m"] + life["shift_m"] * still, root[:, 1],
                            stand_z + (seat_z - stand_z) * down], axis=1).astype(F32)
         self._legs(local, root_t, feet, foot_pitch, toe_pitch, sit)
@@ -360,28 +342,6 @@ class CrowdPoser:
         return self._outputs(local, g_rot, g_t, h, present, gest, mouth, dt)
 
     # -- the parts of ``pose`` ---------------------------------------------------------------------
-
-    def _arms(self, e: np.ndarray, walk: dict, gest: dict, life: dict, down: np.ndarray) -> None:
-        """Shoulders, elbows, wrists, clavicles: hanging at the sides (turned down from the baked
-        A-pose), swinging in the walk, on the thighs when seated, crossed, or the right hand on a phone."""
-        side, n = self._side, self.rig.count
-        hang = -side[None, :] * self.rig.arm_down_deg[:, None]            # the roll that turns each arm down
-        d = down[:, None]
-        sh = np.zeros((n, 2, 3), F32)
-        sh[..., 1] = walk["arm_deg"] + 16.0 * d
-        sh[..., 2] = hang + side * 4.0 * d
-        el = -22.0 + walk["elbow_deg"] + 40.0 * d
-        cross_sh = np.stack([np.broadcast_to(-side * 38.0, (n, 2)), np.full((n, 2), 28.0), hang + side * 6.0], axis=-1)
-        phone_sh = np.stack([np.full(n, 12.0), np.full(n, 22.0), hang[:, 1] - 6.0], axis=-1)
-        wc, wp = gest["cross"][:, None], gest["phone"]
-        sh = sh * (1.0 - wc[..., None]) + cross_sh * wc[..., None]
-        el = el * (1.0 - wc) + 70.0 * wc
-        sh[:, 1] = sh[:, 1] * (1.0 - wp[:, None]) + phone_sh * wp[:, None]
-        el[:, 1] = el[:, 1] * (1.0 - wp) + 62.0 * wp
-        e[:, self._eshoulder] = sh
-        e[:, self._eelbow, 1] = el
-        e[:, self._ewrist[1], 1] = -8.0 * wp
-        e[:, self._eclav, 2] = side * (0.8 * (life["breath"][:, None] + 1.0) + 5.0 * gest["yawn"][:, None])
 
     def _legs(self, local: np.ndarray, root_t: np.ndarray, feet: np.ndarray, foot_pitch: np.ndarray,
               toe_pitch: np.ndarray, sit: dict) -> None:
@@ -412,21 +372,11 @@ class CrowdPoser:
         local[:, self._toes] = r_toe[:, :, None]
 
     def _set_eyes(self, local: np.ndarray, g_rot: np.ndarray, g_t: np.ndarray, h: HumansState) -> None:
-        local[:, self._eyes] = self._aim_eyes(g_rot[:, self._head], g_t[:, self._head], h)
-
-    def _aim_eyes(self, r_head: np.ndarray, t_head: np.ndarray, h: HumansState) -> np.ndarray:
-        """Eye rotations in the head's frame that look at ``gaze_target_m`` (each eye on its own, so
-        near targets converge), within the eyes' range; the simulation's eye angles where no target."""
-        eyes = t_head[:, None] + motion.matvec(r_head[:, None], self.rig.offsets_m[:, self._eyes])
-        d = motion.tmatvec(r_head[:, None], np.asarray(h.gaze_target_m, F32)[:, None] - eyes)
-        e_yaw = np.degrees(np.arctan2(d[..., 0], -d[..., 1]))
-        e_pitch = np.degrees(np.arctan2(d[..., 2], np.hypot(d[..., 0], d[..., 1])))
-        known = np.isfinite(e_yaw) & np.isfinite(e_pitch)
-        e_yaw = np.where(known, e_yaw, np.asarray(h.eye_yaw_deg, F32)[:, None])
-        e_pitch = np.where(known, e_pitch, np.asarray(h.eye_pitch_deg, F32)[:, None])
-        e_yaw = motion.clamp(e_yaw, -EYE_YAW_LIMIT_DEG, EYE_YAW_LIMIT_DEG)
-        e_pitch = motion.clamp(e_pitch, -EYE_PITCH_LIMIT_DEG, EYE_PITCH_LIMIT_DEG)
-        return motion.hpr_matrices(e_yaw, e_pitch, np.zeros_like(e_yaw))
+        r_head, t_head = g_rot[:, self._head, None], g_t[:, self._head, None]
+        eyes = t_head + motion.matvec(r_head, self.rig.offsets_m[:, self._eyes])
+        local[:, self._eyes] = motion.aim_eyes(r_head, eyes, np.asarray(h.gaze_target_m, F32)[:, None],
+                                               np.asarray(h.eye_yaw_deg, F32)[:, None],
+                                               np.asarray(h.eye_pitch_deg, F32)[:, None])
 
     def _outputs(self, local: np.ndarray, g_rot: np.ndarray, g_t: np.ndarray, h: HumansState,
                  present: np.ndarray, gest: dict, mouth: np.ndarray | None, dt: float) -> CrowdPose:
