@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import math
+from pathlib import Path
 
+from vr.config.avatar import AvatarError, inspect_avatar
 from vr.config.errors import Problem
 from vr.config.profile import ProfileConfig
 from vr.config.scene import SceneConfig, SpawnConfig
@@ -88,6 +90,24 @@ def check_scene(scene: SceneConfig, src: Source) -> list[Problem]:
                     problems.append(src.problem(("seat_grids", i), f"seat ({x:.2f}, {y:.2f}) is outside the room",
                                                 "fewer rows or seats, or move first_seat_m"))
                     break
+    return problems
+
+
+def avatar_file(scene_file: Path, avatar: str) -> Path:
+    """Where a spawn's ``avatar`` is: its path as written, relative to the scene file's folder."""
+    return Path(scene_file).parent / Path(avatar).expanduser()
+
+
+def check_avatars(scene: SceneConfig, src: Source) -> list[Problem]:
+    """Every avatar a scene names exists and is a skinned glTF/VRM humanoid with the bones we pose."""
+    problems = []
+    for i, spawn in enumerate(scene.spawns):
+        if spawn.avatar is None:
+            continue
+        try:
+            inspect_avatar(avatar_file(Path(src.file), spawn.avatar))
+        except AvatarError as e:
+            problems.append(src.problem(("spawns", i, "avatar"), f"avatar {spawn.avatar} {e.message}", e.fix))
     return problems
 
 

@@ -13,7 +13,7 @@ from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
-from vr.config.checks import check_distraction, check_profile, check_scene
+from vr.config.checks import avatar_file, check_avatars, check_distraction, check_profile, check_scene
 from vr.config.errors import ConfigError, Problem
 from vr.config.distraction import DistractionProfileConfig
 from vr.config.lines import LineBankConfig
@@ -226,6 +226,11 @@ class LoadedScene:
     path: Path
     sha256: str
 
+    @property
+    def avatar_files(self) -> dict[str, Path]:
+        """Spawn id -> the avatar file drawn there, for the spawns that name one (see ``SpawnConfig.avatar``)."""
+        return {s.id: avatar_file(self.path, s.avatar) for s in self.config.spawns if s.avatar is not None}
+
 
 @dataclass(frozen=True)
 class LoadedProfile:
@@ -246,12 +251,13 @@ def _sha(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
-def load_scene(path: str | Path) -> LoadedScene:
-    """Validate one scene file; raises ``ConfigError`` with every problem."""
+def load_scene(path: str | Path, *, avatars: bool = True) -> LoadedScene:
+    """Validate one scene file; raises ``ConfigError`` with every problem. ``avatars=False`` leaves
+    the avatar files a scene names unread (a record's copy of a scene, whose files stayed behind)."""
     path = Path(path)
     src = read_yaml(path)
     config: SceneConfig = _validate(src, SceneConfig)
-    problems = check_scene(config, src)
+    problems = check_scene(config, src) + (check_avatars(config, src) if avatars else [])
     if problems:
         raise ConfigError(problems)
     return LoadedScene(config, path, _sha(path))
@@ -265,8 +271,9 @@ def find_scene(name: str, dirs: list[Path]) -> Path | None:
     return None
 
 
-def load_profile(path: str | Path, scene_dirs: list[Path] | None = None) -> LoadedProfile:
-    """Validate a profile and the scenes it names; raises ``ConfigError`` with every problem."""
+def load_profile(path: str | Path, scene_dirs: list[Path] | None = None, *, avatars: bool = True) -> LoadedProfile:
+    """Validate a profile and the scenes it names; raises ``ConfigError`` with every problem.
+    ``avatars=False``: see ``load_scene``."""
     path = Path(path)
     src = read_yaml(path)
     distraction = isinstance(src.data, dict) and src.data.get("kind") == "distraction"
@@ -285,7 +292,7 @@ def load_profile(path: str | Path, scene_dirs: list[Path] | None = None) -> Load
                                         + f"available: {', '.join(available) or 'none'}"))
             continue
         try:
-            scenes[key] = load_scene(found)
+            scenes[key] = load_scene(found, avatars=avatars)
         except ConfigError as e:
             problems.append(src.problem(where, f"{key} {name!r} has problems (listed below)", f"fix {found}"))
             problems.extend(e.problems)

@@ -86,6 +86,9 @@ class SpawnConfig(Model):
     seated: bool = param(False, "Sits at the first point and never walks.")
     yaw_deg: float | None = param(None, "Heading when seated or at rest; unset faces the patient.",
                                   ge=-360.0, le=360.0)
+    avatar: str | None = param(
+        None, "A rigged glTF 2.0 (.glb, .gltf) or VRM (.vrm) humanoid drawn in this place, its path relative to "
+        "the scene file (see docs/humans.md#your-own-avatar).", min_length=1, max_length=300)
 
 
 class SeatGridConfig(Model):
