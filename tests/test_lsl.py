@@ -96,13 +96,13 @@ def test_heart_rate_stream_reaches_the_session_in_session_time(physio_type):
     lab = lsl.Lab((lsl.parse_spec("hr", "test-hr-live"),))
     frames = Frames(lab)
     try:
-        frames.until(lambda: lab.inlets[0].connected)
+        frames.until(lambda: lab.inlets[0].connected and time.monotonic() - frames.t0 > 2.0)
         pushed = []
-        now = pylsl.local_clock()
-        for k in range(6):   # stamped 0.3 s apart: one sample a bin, passed through as it came
+        then = pylsl.local_clock() - 1.8
+        for k in range(6):   # measured in the last 1.8 s, 0.3 s apart: one sample a bin, passed as it came
             frames.frame()
-            outlet.push_sample([70.0 + k], now + 0.3 * k)
-            pushed.append((lab.clock.to_session(now + 0.3 * k), 70.0 + k))
+            outlet.push_sample([70.0 + k], then + 0.3 * k)
+            pushed.append((lab.clock.to_session(then + 0.3 * k), 70.0 + k))
         frames.until(lambda: len(frames.samples) >= 6)
     finally:
         lab.close()
@@ -273,3 +273,40 @@ def test_a_stream_choice_that_cannot_be_read_stops_the_command_before_anything_s
                  "--no-console", "--lsl-hr", "colour=red", "--out", str(tmp_path / "SIM-0001_x")])
     assert code == 2 and "name, type, source_id, channel, unit" in capsys.readouterr().err
     assert not (tmp_path / "SIM-0001_x").exists()
+
+
+def test_a_rendered_run_records_the_stream_and_sends_its_markers(tmp_path):
+    """``vr run --lsl-hr ... --lsl-out`` end to end: the frame loop's inputs task, the record, the bus."""
+    from vr.record import read_record
+    from vr.record.export import physio_rows, read_inputs
+
+    source = subprocess.Popen([sys.executable, str(HERE / "lsl_source.py"), "test-run-hr", "HR", "4"],
+                              stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    out = tmp_path / "SIM-0001_lab"
+    try:
+        assert source.stdout.readline().startswith("ready")
+        proc = subprocess.run([sys.executable, "-m", "vr", "run", "--backend", "offscreen", "--profile",
+                               str(HERE.parent / "exposure_profiles" / "demo_tour.yaml"), "--seconds", "4",
+                               "--pace", "30", "--no-dialogue", "--no-console", "--size", "320x180",
+                               "--lsl-hr", "test-run-hr", "--lsl-out", "--out", str(out), "-q"],
+                              capture_output=True, text=True, timeout=300)
+    finally:
+        source.stdin.close()
+        source.wait(10)
+    assert proc.returncode == 0, proc.stderr
+    rec = read_record(out)
+    assert rec.problems == [] and rec.meta["status"] == "complete"
+    assert rec.meta["lab"]["streams"] == {"hr": "name=test-run-hr"} and rec.meta["lab"]["outlet"]
+    assert rec.meta["lab"]["received"]["hr"]["samples"] >= 8
+    assert [e["name"] for e in rec.of_kind("lsl_stream")] == ["test-run-hr"]
+    assert len(rec.of_kind("lsl_clock")) >= 3
+    samples = physio_rows(read_inputs(out))
+    assert len(samples) >= 8 and all(k == "hr" and src == "test-run-hr" for k, _, _, src in samples)
+    times = [t for _, _, t, _ in samples]
+    # In order and 4 Hz in session time (samples measured while the first frames stalled wait at
+    # the stall: the median spacing holds).
+    gaps = sorted(b - a for a, b in zip(times, times[1:]))
+    assert times == sorted(times) and 0.0 <= times[0] and times[-1] <= 4.5
+    assert 0.2 < gaps[len(gaps) // 2] < 0.3, times
+    values = [v for _, v, _, _ in samples]
+    assert all(b - a == 1.0 for a, b in zip(values, values[1:]) if b > a), f"{values}"   # 60, 61, ...: none lost

@@ -37,6 +37,7 @@ BIN_S = 0.25              # fast streams are averaged into bins this long (at mo
 RESYNC_S = 5.0            # the sender's clock is measured again this often
 CLOCK_EVERY_S = 1.0       # an ``lsl_clock`` event (session time <-> LSL time) this often, for the XDF export
 LOST_AFTER_S = {"hr": 5.0, "eda": 5.0}
+AHEAD_S = 0.25            # a sample is never placed further ahead of the world (the frame loop's step cap)
 RESOLVE_S = 1.0
 MARKER_STREAM, POSE_STREAM = "vr-markers", "vr-head-pose"
 # Event kinds that do not go out as markers (the pose stream carries the head; telemetry stays home).
@@ -374,6 +375,7 @@ class Lab:
         self.sink = OutletSink(self.clock, rate_hz) if outlet else ClockSink(self.clock)
         self.trace: dict[str, deque[tuple[float, float]]] = {s.kind: deque() for s in specs}
         self._clock_at: float | None = None
+        self._last_t: dict[str, float] = {}
         self._sample = _physio_type() if specs else None
 
     def take(self, t_s: float) -> tuple[tuple, list, list[str]]:
@@ -392,8 +394,16 @@ class Lab:
             while out:
                 kind, value, lsl_s = out.popleft()
                 at = clock.to_session(lsl_s)
-                if at is None or at < 0.0:
+                if at is None:
+                    continue
+                # While the frame loop stalls (the first frames compiling shaders, a disk), the wall
+                # clock runs on and the session's does not: a sample measured then has no session
+                # time of its own. It is kept at most one frame-step cap ahead of the world, and never
+                # before the last sample of its kind, so each kind stays in order.
+                at = max(min(at, t_s + AHEAD_S), self._last_t.get(kind, at))
+                if at < 0.0:
                     continue   # before the session started
+                self._last_t[kind] = at
                 samples.append(self._sample(kind, round(value, 3), round(at, 4), inlet.source))
                 trace = self.trace[kind]
                 trace.append((round(at, 2), round(value, 2)))
