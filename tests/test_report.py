@@ -78,7 +78,8 @@ def test_course_report_compares_one_patients_sessions(session, speaking, tmp_pat
     written = course_report(root, "P-0200")
     assert written.trusted
     text = written.path.read_text(encoding="utf-8")
-    assert text.count("<tr>") == 3  # header and two sessions of P-0200, none of P-0300
+    sessions = text.split('<h2 id="sessions">')[1].split("<h2")[0]
+    assert sessions.count("<tr>") == 3  # header and two sessions of P-0200, none of P-0300
     assert text.count(">verified<") == 2 and 'class="untrusted"' not in text
     assert "Peak SUDS per step across sessions" in text and "data:image/png;base64," in text
     out = subprocess.run([sys.executable, "-m", "vr", "report", "--patient", "P-9999", str(root)],

@@ -13,6 +13,7 @@ from pydantic import Field, model_validator
 from pydantic_core import PydanticCustomError
 
 from vr.config.fields import Model, param
+from vr.config.physiology import PhysiologyConfig
 
 MOOD_NAMES = ("attentive", "bored", "hostile", "friendly", "neutral")
 MoodName = Literal["attentive", "bored", "hostile", "friendly", "neutral"]
@@ -231,3 +232,5 @@ class ProfileConfig(Model):
     safety: SafetyConfig = param(SafetyConfig(), "Hard caps enforced by the session core.")
     ratings: RatingsConfig = param(RatingsConfig(), "When ratings are asked for.")
     steps: tuple[StepConfig, ...] = param(..., "The graded hierarchy, mildest first.", min_length=1, max_length=50)
+    physiology: PhysiologyConfig | None = param(
+        None, "Rules on heart rate and skin conductance beside the SUDS rules (sensors or the synthetic patient).")

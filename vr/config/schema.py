@@ -14,6 +14,7 @@ from vr.config.load import _unwrap
 from vr.config.profile import MOOD_NAMES, MoodSpec, ProfileConfig
 from vr.config.distraction import DistractionProfileConfig
 from vr.config.lines import LineBankConfig
+from vr.config.physiology import GUIDE as BODY_GUIDE
 from vr.config.scene import SceneConfig
 from vr.config.yamlsrc import MAX_DEPTH, MAX_NODES
 
@@ -142,4 +143,5 @@ def markdown_reference() -> str:
     section("Distraction profile (`exposure_profiles/*.yaml` with `kind: distraction`)", DistractionProfileConfig, "")
     section("Scene (`scenes/*.yaml`)", SceneConfig, "")
     section("Line bank (`dialogue/*.yaml`)", LineBankConfig, "")
+    lines.append(BODY_GUIDE)
     return "\n".join(lines).rstrip() + "\n"

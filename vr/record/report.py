@@ -83,6 +83,37 @@ def _suds_plot(tables: Tables) -> str:
     return png(fig)
 
 
+def _body_section(record, tables: Tables) -> list[str]:
+    """Heart rate and skin conductance over the steps (from the samples), when the session measured them."""
+    rows = [(e["t_s"] / 60, e.get("hr_bpm"), e.get("eda_us")) for e in record.of_kind("sample")
+            if "hr_bpm" in e or "eda_us" in e]
+    if not rows:
+        return []
+    base = record.of_kind("physio_baseline")
+    fig = Figure(figsize=(10, 3.0), dpi=90)
+    ax = fig.add_subplot()
+    _bands(ax, tables, numbers=True)
+    hr = [(t, v) for t, v, _ in rows if isinstance(v, (int, float))]
+    if hr:
+        ax.plot(*zip(*hr), color="#c0392b", lw=1.0, label="heart rate (bpm)")
+        if base and isinstance(base[0].get("hr_bpm"), (int, float)):
+            ax.axhline(base[0]["hr_bpm"], color="#c0392b", lw=0.8, ls="--", label="resting baseline")
+    ax.set_ylabel("heart rate (bpm)", color="#c0392b")
+    eda = [(t, v) for t, _, v in rows if isinstance(v, (int, float))]
+    if eda:
+        bx = ax.twinx()
+        bx.plot(*zip(*eda), color="#117a65", lw=1.0, label="EDA (µS)")
+        bx.set_ylabel("skin conductance (µS)", color="#117a65")
+    for a in tables.alerts:
+        if a["reason"] in ("body_rule", "physiology_lost"):
+            ax.axvline(a["t_s"] / 60, color="#7d3c98", lw=1.0, ls=":", zorder=2)
+    ax.set_xlim(0, max(tables.length_s / 60, 0.1))
+    ax.set_xlabel("session time (min)")
+    ax.legend(fontsize=7, loc="upper left")
+    ax.set_title("The body beside SUDS (numbered bands: steps; dotted: body rules and lost signals)")
+    return ['<h2 id="body">Heart rate and skin conductance</h2>', png(fig)]
+
+
 def _intensity_plot(tables: Tables) -> str:
     fig = Figure(figsize=(10, 2.2), dpi=90)
     ax = fig.add_subplot()
@@ -244,7 +275,7 @@ def session_report(directory: str | Path) -> Written:
         f"SUDS ratings {sum(1 for r in tables.ratings if r['scale'] == 'suds')}; "
         f"pain ratings {sum(1 for r in tables.ratings if r['scale'] == 'pain')}.</p>",
         *(_distraction(record) if record.of_kind("phase_started") or meta.get("kind") == "distraction" else
-          ['<h2 id="suds">SUDS and pain over time</h2>', _suds_plot(tables)]),
+          ['<h2 id="suds">SUDS and pain over time</h2>', _suds_plot(tables), *_body_section(record, tables)]),
         '<h2 id="intensity">Intensity</h2>', _intensity_plot(tables),
         '<h2 id="humans">Virtual humans: distance and gaze</h2>', _humans_plot(tables),
         '<h2 id="avoidance">The patient\'s gaze: looking at the humans or away</h2>',

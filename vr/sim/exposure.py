@@ -15,7 +15,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from vr.config import ProfileConfig, StepConfig
-from vr.sim.types import COMMANDS, RATING_SCALES, Command, Event, Mode, Rating
+from vr.sim.physiology import BodyMonitor
+from vr.sim.types import COMMANDS, RATING_SCALES, Command, Event, Mode, PhysioSample, Rating
 
 TALK_COMMANDS = ("say_line", "speak", "withhold_reply")
 
@@ -62,6 +63,8 @@ class ExposureEngine:
         every = profile.ratings
         self._next_prompt = {"suds": every.suds_every_s or None, "pain": every.pain_every_s or None}
         self._restage = True  # the step, override or mode changed since the last update's Restage
+        self.body = BodyMonitor(profile.physiology)   # the body rules (``vr.sim.physiology``)
+        self._held_said = False   # the advance gate's hold was announced in this step
 
     @property
     def step(self) -> StepConfig:
@@ -71,7 +74,7 @@ class ExposureEngine:
         return [Event(t_s, "step_started", {"index": 0, "name": self.step.name, "reason": "start", "from": None})]
 
     # -- moving through the hierarchy ---------------------------------------------------------
-    def _goto(self, index: int, reason: str, t_s: float) -> list[Event]:
+    def _goto(self, index: int, reason: str, t_s: float, by_rule: int | None = None) -> list[Event]:
         last = len(self.profile.steps) - 1
         events = []
         if index > last:
@@ -87,6 +90,8 @@ class ExposureEngine:
         self.intensity_override = None
         self._advance_since = self._retreat_since = None
         self._restage = True
+        self._held_said = False
+        self.body.new_step(t_s, by_rule)
         events.append(Event(t_s, "step_started", {"index": index, "name": self.step.name, "reason": reason,
                                                   "from": previous}))
         return events
@@ -240,38 +245,69 @@ class ExposureEngine:
             return [Event(t_s, "alert", {**alert, "message": "SUDS above the ceiling; stepped down"}),
                     *self._goto(self.step_index - 1, "suds_ceiling", t_s),
                     Event(t_s, "rating_prompt", {"scale": "suds", "reason": "ceiling"})]
+        due = self.body.due(t_s, now)
+        if due is not None:
+            return self._body_rule(due, t_s)
         retreat = self.step.retreat_when
         if retreat is not None and self._retreat_since is not None and now - self._retreat_since >= retreat.held_s:
             if self.step_index > 0:
                 return self._goto(self.step_index - 1, "retreat_rule", t_s)
             self._retreat_since = None
         rule = self.step.advance
+        reason = None
         if rule.after_s is not None and self.step_t_s >= rule.after_s:
-            return self._goto(self.step_index + 1, "after_time", t_s)
-        if (rule.suds_at_most is not None and self._advance_since is not None
+            reason = "after_time"
+        elif (rule.suds_at_most is not None and self._advance_since is not None
                 and now - self._advance_since >= rule.held_s and self.step_t_s >= rule.min_s):
-            return self._goto(self.step_index + 1, "suds_settled", t_s)
-        return []
+            reason = "suds_settled"
+        if reason is None or self.step_index == len(self.profile.steps) - 1 and self._completed:
+            return []
+        waiting = self.body.holding(t_s)
+        if waiting:   # the body has not settled: the step waits (said once per step)
+            if self._held_said:
+                return []
+            self._held_said = True
+            return [Event(t_s, "advance_held", {"index": self.step_index, "rule": reason, "waiting_for": waiting})]
+        return self._goto(self.step_index + 1, reason, t_s)
+
+    def _body_rule(self, due, t_s: float) -> list[Event]:
+        """A body rule's hold is complete: step down, ask for SUDS or alert (never anything stronger)."""
+        then = due.rule.then
+        reason = f"{due.rule.signal}_above_baseline"
+        if then == "step_down" and self.step_index > 0:
+            return [due.alert(t_s, "stepped down"), *self._goto(self.step_index - 1, reason, t_s, by_rule=due.index)]
+        if then == "step_down":
+            return [due.alert(t_s, "at the first step: consider the safe scene")]
+        if then == "ask_suds":
+            self.prompt = "suds"
+            return [due.alert(t_s, "SUDS asked"), Event(t_s, "rating_prompt", {"scale": "suds", "reason": reason})]
+        return [due.alert(t_s, "no change made")]
 
     def update(self, t_s: float, dt_s: float, commands: tuple[Command, ...],
-               ratings: tuple[Rating, ...]) -> Output:
+               ratings: tuple[Rating, ...], physio: tuple[PhysioSample, ...] = ()) -> Output:
         """Advance by ``dt_s`` at session time ``t_s``; returns the events and effects, in order
-        (a :class:`Restage` last, when the humans must follow a change)."""
-        events = self._update(t_s, dt_s, commands, ratings)
+        (a :class:`Restage` last, when the humans must follow a change). ``physio``: the body
+        samples that arrived since the last update."""
+        events = self._update(t_s, dt_s, commands, ratings, physio)
         if self._restage:
             self._restage = False
             events.append(Restage())
         return events
 
     def _update(self, t_s: float, dt_s: float, commands: tuple[Command, ...],
-                ratings: tuple[Rating, ...]) -> Output:
+                ratings: tuple[Rating, ...], physio: tuple[PhysioSample, ...]) -> Output:
         events: Output = []
+        first = self.step_index == 0 and self.mode in ("running", "paused")
+        if physio:
+            events.extend(self.body.take(physio, t_s, first))
         for cmd in commands:
             events.extend(self._command(cmd, t_s))
         for rating in ratings:
             events.extend(self._rating(rating, t_s))
         if self.mode != "ended" and t_s >= self.safety.max_session_min * 60.0:
             events.extend(self.end(t_s, "max_session_length"))
+        if self.body.watching and self.mode != "ended":
+            events.extend(self.body.watch(t_s, self.step_index == 0, self.mode in ("running", "paused")))
         if self.mode != "running":
             return events
         self.running_t_s += dt_s

@@ -14,7 +14,16 @@ A deliberately simple, documented model for dry runs and tests (not a claim abou
   fluctuation of ``fluctuation_suds``;
 - answers a rating prompt after ``answer_delay_s`` with ``round(A + noise)``; presses panic
   when A reaches ``panic_at_suds`` (never by default);
-- looks at the humans less as anxiety rises (``avoidance``), otherwise around the scene.
+- looks at the humans less as anxiety rises (``avoidance``), otherwise around the scene;
+- starts the session with ``start_habituation`` already learnt (0: a first session), so a
+  course of sessions can carry what the patient got used to from one to the next;
+- when the session watches the body (a profile with a ``physiology:`` block, or
+  ``physiology=True``), wears sensors: heart rate relaxes toward
+  ``hr_rest_bpm + hr_per_suds_bpm * (A - baseline)`` with time constant ``hr_lag_s`` and skin
+  conductance toward ``eda_rest_us + eda_per_suds_us * (A - baseline)`` with ``eda_lag_s``, each
+  with its own slow fluctuation (``hr_noise_bpm``, ``eda_noise_us``) and a little reading noise,
+  sent as ``PhysioSample``s (source ``synthetic``): heart rate once a second, EDA four times.
+  Its draws come from a generator of its own, so the rest of the patient is unchanged by it.
 """
 
 from __future__ import annotations
@@ -26,7 +35,7 @@ import numpy as np
 
 from vr.config.profile import MOOD_NAMES
 from vr.sim.mathutil import approach_deg, yaw_pitch_to
-from vr.sim.types import Command, FrameInputs, HeadPose, Rating, WorldState
+from vr.sim.types import Command, FrameInputs, HeadPose, PhysioSample, Rating, WorldState
 
 HOSTILE = MOOD_NAMES.index("hostile")
 
@@ -47,6 +56,15 @@ class PatientParams:
     avoidance: float = 0.7
     panic_at_suds: float = 101.0
     pain_baseline: float = 0.0
+    start_habituation: float = 0.0
+    hr_rest_bpm: float = 72.0
+    hr_per_suds_bpm: float = 0.5
+    hr_lag_s: float = 8.0
+    hr_noise_bpm: float = 2.0
+    eda_rest_us: float = 2.0
+    eda_per_suds_us: float = 0.06
+    eda_lag_s: float = 25.0
+    eda_noise_us: float = 0.05
 
     @classmethod
     def parse(cls, text: str) -> PatientParams:
@@ -89,11 +107,14 @@ def stimulus(world: WorldState) -> float:
 class SyntheticPatient:
     """Produces each frame's inputs from the last world state, as a patient in a headset would."""
 
-    def __init__(self, params: PatientParams, seed: int, start: HeadPose) -> None:
+    def __init__(self, params: PatientParams, seed: int, start: HeadPose, physiology: bool | None = None) -> None:
+        """``physiology``: send heart rate and EDA (None: whenever the session watches the body)."""
         self.p = params
         self.rng = np.random.default_rng([int(seed), 0x5EED])
         self.anxiety = params.baseline_suds
-        self.habituation = 0.0
+        self.habituation = params.start_habituation
+        self.body = SyntheticBody(params, seed)
+        self.physiology = physiology
         self.head = start
         self.front_yaw = start.yaw_deg
         self._look_yaw = start.yaw_deg
@@ -139,7 +160,9 @@ class SyntheticPatient:
         if not exposed:
             self._panicked = False
         self._move_head(world, felt, dt_s)
-        return FrameInputs(self.head, tuple(commands), tuple(ratings))
+        wears = self.physiology if self.physiology is not None else (world.physio is not None and world.physio.watching)
+        physio = self.body.step(self.anxiety, world.t_s, dt_s) if wears else ()
+        return FrameInputs(self.head, tuple(commands), tuple(ratings), physio=physio)
 
     def _move_head(self, world: WorldState, felt: float, dt_s: float) -> None:
         self._look_left -= dt_s
@@ -163,3 +186,40 @@ class SyntheticPatient:
         pitch = self.head.pitch_deg + float(np.clip(self._look_pitch - self.head.pitch_deg, -60 * dt_s, 60 * dt_s))
         x, y, z = self.head.position_m
         self.head = HeadPose((x, y, z), yaw, pitch, 0.0)
+
+
+HR_EVERY_S, EDA_EVERY_S = 1.0, 0.25
+
+
+class SyntheticBody:
+    """Heart rate and skin conductance that follow the synthetic patient's anxiety with a lag and noise."""
+
+    def __init__(self, params: PatientParams, seed: int) -> None:
+        self.p = params
+        self.rng = np.random.default_rng([int(seed), 0xB0D7])
+        self.hr_bpm = params.hr_rest_bpm
+        self.eda_us = params.eda_rest_us
+        self._hr_noise = self._eda_noise = 0.0
+        self._next = {"hr": 0.0, "eda": 0.0}
+
+    def step(self, anxiety_suds: float, t_s: float, dt_s: float) -> tuple[PhysioSample, ...]:
+        """Advance by ``dt_s``; the samples due at session time ``t_s``."""
+        p = self.p
+        excess = max(anxiety_suds - p.baseline_suds, 0.0)
+        hr_to, eda_to = p.hr_rest_bpm + p.hr_per_suds_bpm * excess, p.eda_rest_us + p.eda_per_suds_us * excess
+        self.hr_bpm += (hr_to - self.hr_bpm) * min(dt_s / max(p.hr_lag_s, 1e-3), 1.0)
+        self.eda_us += (eda_to - self.eda_us) * min(dt_s / max(p.eda_lag_s, 1e-3), 1.0)
+        theta = 1.0 / 20.0
+        shake = math.sqrt(2 * theta * dt_s)
+        self._hr_noise += -theta * self._hr_noise * dt_s + p.hr_noise_bpm * shake * self.rng.normal()
+        self._eda_noise += -theta * self._eda_noise * dt_s + p.eda_noise_us * shake * self.rng.normal()
+        out = []
+        if t_s >= self._next["hr"]:
+            self._next["hr"] += HR_EVERY_S
+            hr = self.hr_bpm + self._hr_noise + self.rng.normal(0.0, 0.5)
+            out.append(PhysioSample("hr", round(float(max(hr, 30.0)), 1), round(t_s, 4), "synthetic"))
+        if t_s >= self._next["eda"]:
+            self._next["eda"] += EDA_EVERY_S
+            eda = self.eda_us + self._eda_noise + self.rng.normal(0.0, 0.005)
+            out.append(PhysioSample("eda", round(float(max(eda, 0.05)), 4), round(t_s, 4), "synthetic"))
+        return tuple(out)

@@ -139,8 +139,8 @@ class Session:
         self.t_s += dt_s
         self.head = inputs.head
         restage = False
-        for item in self.engine.update(self.t_s, dt_s, inputs.commands, panel_ratings(self.panel, self.engine.prompt,
-                                                                                       inputs, dt_s)):
+        for item in self.engine.update(self.t_s, dt_s, inputs.commands,
+                                       panel_ratings(self.panel, self.engine.prompt, inputs, dt_s), inputs.physio):
             if isinstance(item, Event):
                 events.append(item)
             elif isinstance(item, TalkAsked):   # the humans' talk decides, in the command's place
@@ -221,7 +221,7 @@ class Session:
             intensity=self.params.intensity if exposing else 0.0,
             dialogue_intensity=self.params.dialogue_intensity if exposing else 0.0,
             head=self.head, humans=humans, last_suds=e.last["suds"], last_pain=e.last["pain"],
-            rating_prompt=e.prompt, rating_panel=self.panel.state())
+            rating_prompt=e.prompt, rating_panel=self.panel.state(), physio=e.body.state())
 
     def _looking_at(self, world: WorldState, idx: np.ndarray) -> str | None:
         """The human whose eyes are nearest the patient's line of sight (within LOOKING_AT_DEG), if any."""
@@ -241,6 +241,12 @@ class Session:
         h = world.humans
         idx = np.nonzero(h.present)[0]
         head = world.head
+        body = {}
+        if world.physio is not None:   # only once watched or measured, so older records keep their bytes
+            if world.physio.hr_bpm is not None:
+                body["hr_bpm"] = round(world.physio.hr_bpm, 1)
+            if world.physio.eda_us is not None:
+                body["eda_us"] = round(world.physio.eda_us, 3)
         return Event(world.t_s, "sample", {
             "mode": world.mode, "step_index": world.step_index, "intensity": round(world.intensity, 4),
             "head": {"position_m": [round(float(v), 3) for v in head.position_m],
@@ -248,4 +254,4 @@ class Session:
             "looking_at": self._looking_at(world, idx),
             "humans": {"id": [self.ids[i] for i in idx.tolist()],
                        "distance_m": np.round(h.distance_m[idx], 2).tolist(),
-                       "gaze_at_patient": h.gaze_at_patient[idx].astype(int).tolist()}})
+                       "gaze_at_patient": h.gaze_at_patient[idx].astype(int).tolist()}, **body})

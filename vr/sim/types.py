@@ -279,6 +279,22 @@ class GameState:
 
 
 @dataclass(frozen=True)
+class PhysioState:
+    """The body as the session sees it (``vr.sim.physiology``): the latest heart rate (bpm) and skin
+    conductance (microsiemens), None before any sample; the resting baselines once taken; ``lost``
+    the watched signals that have gone quiet (their rules paused); ``watching`` whether the profile
+    has body rules."""
+
+    hr_bpm: float | None
+    eda_us: float | None
+    hr_baseline_bpm: float | None
+    eda_baseline_us: float | None
+    baseline_taken: bool
+    lost: tuple[str, ...]
+    watching: bool
+
+
+@dataclass(frozen=True)
 class WorldState:
     """A snapshot after one step; views and the recorder read it, nothing writes it."""
 
@@ -297,3 +313,4 @@ class WorldState:
     rating_prompt: str | None
     game: GameState | None = None   # a distraction session's game; None in exposure
     rating_panel: RatingPanelState | None = None   # shown while the patient answers a rating in the scene
+    physio: PhysioState | None = None   # heart rate and EDA, once watched or measured; None otherwise
