@@ -271,7 +271,7 @@ def test_vr_validate_reports_a_broken_avatar_with_file_line_and_fix(tmp_path, ca
 def test_every_required_bone_has_a_joint_in_our_rig():
     from vr.render.avatar import RETARGET, rig_joints
 
-    names, _ = rig_joints()
+    names, _, _ = rig_joints()
     assert set(REQUIRED) <= set(RETARGET) and set(RETARGET.values()) <= set(names)
 
 
@@ -316,7 +316,7 @@ def pose(**turns) -> np.ndarray:
     """(J, 3, 3) local rotations of our rig: identity but for ``joint=(axis, degrees)``."""
     from vr.render.avatar import rig_joints
 
-    names, _ = rig_joints()
+    names, _, _ = rig_joints()
     rot = np.tile(np.eye(3, dtype=np.float32), (len(names), 1, 1))
     for joint, (axis, deg) in turns.items():
         a = np.radians(deg)
@@ -329,13 +329,14 @@ def pose(**turns) -> np.ndarray:
     return rot
 
 
-def shot(base, path: Path, local_rot=None, position=(1.0, 0.5), height_m: float = 1.7) -> tuple[np.ndarray, dict]:
+def shot(base, path: Path, local_rot=None, position=(1.0, 0.5), height_m: float = 1.7,
+         root_shift=(0.0, 0.0, 0.0)) -> tuple[np.ndarray, dict]:
     from vr.render.avatar import AvatarView
 
     for light in base.render.findAllMatches("**/+Light"):
         light.removeNode()
     view = AvatarView(path, base.render, height_m)
-    view.apply(local_rot, position, 0.0)
+    view.apply(local_rot, position, 0.0, root_shift)
     front(base, (1.0, 0.5, 1.0), 2.4)
     image = grab(base)
     report = dict(view.report(), eye=view.eye_position())
@@ -372,8 +373,41 @@ def test_a_head_turn_moves_the_head_and_an_arm_raise_lifts_the_arm(base, tmp_pat
     raised, _ = shot(base, path, pose(upperarm01_L=("y", -90)))
     arm_rows = [np.nonzero(colour(img, LEFT_ARM_RGB).any(axis=1))[0] for img in (still, raised)]
     assert arm_rows[1].max() < arm_rows[0].max() - 50          # the hand is far higher
-    arm_cols = [np.nonzero(colour(img, LEFT_ARM_RGB).any(axis=0))[0] for img in (still, raised)]
-    assert arm_cols[1].max() - arm_cols[1].min() > 2 * (arm_cols[0].max() - arm_cols[0].min())
+    # at rest the arm (bound hanging straight down) takes our rig's A-pose: about 43 degrees out
+    assert 0.6 < arm_slope(still) < 1.3
+
+
+def arm_slope(image: np.ndarray) -> float:
+    """Width over height of the left arm's pixels."""
+    ys, xs = np.nonzero(colour(image, LEFT_ARM_RGB))
+    return float(np.ptp(xs) / max(np.ptp(ys), 1))
+
+
+def test_the_posing_pass_drives_it_standing_seated_and_crossing_its_arms(base, tmp_path):
+    from test_posing import run, state
+
+    from vr.render import posing
+    from vr.render.avatar import root_shift_m
+
+    rig = posing.build_rig([1, 2, 3], [1.7, 1.7, 1.7], ["female"] * 3)
+    h = state(3, posture=np.array([0, 2, 0], np.int8), gesture=np.array([0, 0, 5], np.int8))
+    crowd = run(posing.CrowdPoser(rig), h, 120)
+    path = make_humanoid(tmp_path / "a.glb")
+    images = []
+    for i in range(3):
+        shift = root_shift_m(crowd.skin[i, 0], rig.joint_heads_m[i, 0], float(rig.scale[i]), rig.shift_m[i],
+                             (0.0, 0.0), 0.0)
+        images.append(shot(base, path, crowd.local_rot[i], root_shift=shift)[0])
+    standing, seated, crossed = images
+    assert arm_slope(standing) < 0.4                      # the arms hang by the sides
+    m_per_px = 2.4 / SIZE[1]
+    tops = [np.nonzero(img.max(axis=2) > 20)[0].min() for img in images]
+    bottoms = [np.nonzero(img.max(axis=2) > 20)[0].max() for img in images]
+    assert (tops[1] - tops[0]) * m_per_px > 0.3            # seated: the head is far lower ...
+    assert abs(bottoms[1] - bottoms[0]) * m_per_px < 0.05  # ... and the feet still on the floor
+    body_rows = slice(int(SIZE[1] / 2 - 0.3 / m_per_px), int(SIZE[1] / 2 - 0.05 / m_per_px))   # z 1.05-1.3 m
+    arm = colour(crossed[body_rows], LEFT_ARM_RGB)
+    assert arm.any() and np.nonzero(arm.any(axis=0))[0].min() < SIZE[0] / 2   # the left forearm crosses the body
 
 
 @pytest.mark.parametrize("variant", ["vrm1", "vrm0_backwards", "twisted", "gltf_text"])

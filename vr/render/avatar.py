@@ -13,9 +13,12 @@ avatar bone ``b`` (``RETARGET``: humanoid bone -> our joint) is given the same w
 its own rest, ``R_b = D_j A_b`` (``A_b`` its rest world orientation, taken from the skin's bind
 pose as panda3d-gltf binds it), and its joint's local matrix becomes ``R_parent^T R_b`` with the
 rest translation kept. Bones that are not mapped keep their rest local rotation, so they follow
-their nearest mapped ancestor. One control node per mapped bone (``PartBundle.controlJoint``) is
-set per frame: a few dozen matrices per avatar, fine for the few avatars a scene has; Panda3D
-skins the mesh on the CPU.
+their nearest mapped ancestor. Limbs are first turned from the avatar's bind pose onto our rig's
+A-pose (``LIMB_CHILD``: upper and lower arms and legs, each bone's direction to the next), so an
+avatar bound in a T-pose hangs its arms as ours do; the bones below a limb inherit its turn.
+``root_shift_m`` turns the posing pass's root joint into the move ``apply`` takes (sitting down).
+One control node per mapped bone (``PartBundle.controlJoint``) is set per frame: a few dozen
+matrices per avatar, fine for the few avatars a scene has; Panda3D skins the mesh on the CPU.
 
 Frames: the body frame is our rig's (metres, Z up, facing -Y, soles at z = 0); the world places
 it at T(position) Rz(yaw + 180 deg), so ``yaw_deg`` 0 faces +Y as ``HumansState.body_yaw_deg`` does.
@@ -47,14 +50,31 @@ for _side, _s in (("left", "L"), ("right", "R")):
     for _finger, _k in (("Index", 2), ("Middle", 3), ("Ring", 4), ("Little", 5)):
         RETARGET.update({f"{_side}{_finger}{part}": f"finger{_k}-{n}.{_s}"
                          for n, part in enumerate(("Proximal", "Intermediate", "Distal"), 1)})
+# Limb bones whose rest direction (towards the next bone) is turned onto our rig's rest direction,
+# so an avatar bound in a T-pose (as VRM is) or with straight legs takes our A-pose at rest; the
+# bones below them inherit the turn.
+LIMB_CHILD = {f"{side}{a}": f"{side}{b}" for side in ("left", "right") for a, b in (
+    ("UpperArm", "LowerArm"), ("LowerArm", "Hand"), ("UpperLeg", "LowerLeg"), ("LowerLeg", "Foot"))}
 EYE_HEIGHT_SHARE = 0.936    # eye height over stature (adults), where an avatar has no eye bones
 EYE_FORWARD_SHARE = 0.055   # eyes in front of the head bone, over stature
 
 
-def rig_joints(assets_dir: Path = ASSETS_DIR) -> tuple[tuple[str, ...], np.ndarray]:
-    """Our rig's joint names and parent indices (-1 for the root), read from the baked female body."""
+def rig_joints(assets_dir: Path = ASSETS_DIR) -> tuple[tuple[str, ...], np.ndarray, np.ndarray]:
+    """Our rig's joint names, parent indices (-1 for the root) and rest joint positions (J, 3) in
+    the body frame, read from the baked female body."""
     with np.load(assets_dir / "female.npz", allow_pickle=False) as d:
-        return tuple(str(s) for s in d["joint_names"]), d["joint_parents"].astype(np.int64)
+        return (tuple(str(s) for s in d["joint_names"]), d["joint_parents"].astype(np.int64),
+                d["joint_heads"].astype(np.float64))
+
+
+def _turn_onto(v: np.ndarray, u: np.ndarray) -> np.ndarray:
+    """The smallest rotation (3, 3) taking direction ``v`` onto direction ``u``."""
+    v, u = v / np.linalg.norm(v), u / np.linalg.norm(u)
+    axis, c = np.cross(v, u), float(np.dot(v, u))
+    if np.linalg.norm(axis) < 1e-9:
+        return np.eye(3) if c > 0 else np.diag([-1.0, -1.0, 1.0])
+    k = np.array([[0, -axis[2], axis[1]], [axis[2], 0, -axis[0]], [-axis[1], axis[0], 0]])
+    return np.eye(3) + k + k @ k / (1.0 + c)
 
 
 def _col(mat: LMatrix4f) -> np.ndarray:
@@ -70,6 +90,20 @@ def _row(m: np.ndarray) -> LMatrix4f:
 def _orthonormal(m: np.ndarray) -> np.ndarray:
     u, _, vt = np.linalg.svd(m[:3, :3])
     return u @ vt
+
+
+def root_shift_m(skin_root: np.ndarray, root_head_m: np.ndarray, scale: float, shift_m: np.ndarray,
+                 position_m, yaw_deg: float) -> np.ndarray:
+    """The rig root's move from rest in the (turned, unscaled) body frame, metres, from the posing
+    pass: ``skin_root`` one human's (3, 4) skinning matrix of the root joint (``CrowdPose.skin[i, 0]``),
+    ``root_head_m`` its shaped rest root (``CrowdRig.joint_heads_m[i, 0]``), ``scale`` and ``shift_m``
+    the rig's (``CrowdRig.scale[i]``, ``CrowdRig.shift_m[i]``): a seated human's hips go down."""
+    a = math.radians(float(yaw_deg) + 180.0)
+    turn = np.array([[math.cos(a), -math.sin(a), 0], [math.sin(a), math.cos(a), 0], [0, 0, 1.0]])
+    world = np.asarray(skin_root, np.float64)[:, :3] @ root_head_m + np.asarray(skin_root, np.float64)[:, 3]
+    floor = np.zeros(3)
+    floor[: min(len(position_m), 3)] = np.asarray(position_m, np.float64)[:3]
+    return turn.T @ (world - floor) - scale * (np.asarray(root_head_m, np.float64) + shift_m)
 
 
 class _Skin:
@@ -119,15 +153,19 @@ class _Skin:
     def index(self, name: str) -> int | None:
         return self.names.index(name) if name in self.names else None
 
-    def pose(self, deltas: dict[str, np.ndarray], to_char: np.ndarray) -> None:
-        """Set every mapped bone from our joints' world rotations from rest (body frame) ``deltas``."""
+    def pose(self, deltas: dict[str, np.ndarray], to_char: np.ndarray, rest_turns: dict[str, np.ndarray]) -> None:
+        """Set every mapped bone from our joints' world rotations from rest (body frame) ``deltas``,
+        after turning the limbs' rest directions onto ours (``rest_turns``, body frame)."""
         world = []
+        turn: list[np.ndarray] = []
         for i in range(len(self.names)):
             p = self.parent[i]
             bone = self.bone_of.get(i)
+            own = rest_turns.get(bone) if bone is not None else None
+            turn.append(to_char.T @ own @ to_char if own is not None else (turn[p] if p >= 0 else np.eye(3)))
             if bone is not None:
                 d = to_char.T @ deltas[bone] @ to_char
-                world.append(d @ self.rot[i])
+                world.append(d @ turn[i] @ self.rot[i])
             else:
                 world.append(world[p] @ (self.rot[p].T @ self.rot[i]) if p >= 0 else self.rot[i])
         for i, node in self.controls.items():
@@ -152,7 +190,7 @@ class AvatarView:
     (the body frame: turned, scaled to ``height_m``, soles at z = 0)."""
 
     def __init__(self, path: str | Path, parent: NodePath, height_m: float,
-                 rig: tuple[tuple[str, ...], np.ndarray] | None = None) -> None:
+                 rig: tuple[tuple[str, ...], np.ndarray, np.ndarray] | None = None) -> None:
         import gltf  # panda3d-gltf
 
         self.path = Path(path)
@@ -160,7 +198,7 @@ class AvatarView:
             self.info = inspect_avatar(self.path)
         except AvatarError as e:
             raise ValueError(f"{self.path}: {e}") from None
-        self.joint_names, self.joint_parents = rig if rig is not None else rig_joints()
+        self.joint_names, self.joint_parents, self.joint_heads = rig if rig is not None else rig_joints()
         missing = sorted({j for j in RETARGET.values() if j not in self.joint_names})
         if missing:
             raise ValueError(f"our rig lacks joints the retargeting names: {', '.join(missing)}")
@@ -175,6 +213,7 @@ class AvatarView:
         self.height_m = float(height_m)
         self._fit()
         self._chains = {b: self._chain(RETARGET[b]) for b in self.info.bones if b in RETARGET}
+        self.rest_turns = self._rest_turns()
         self.apply(None, (0.0, 0.0), 0.0)
 
     # -- set-up ----------------------------------------------------------------------------------
@@ -213,6 +252,18 @@ class AvatarView:
         self._eye_guess_model = np.array([head[0], head[1], lo.z + EYE_HEIGHT_SHARE * self.rest_stature_m]) \
             + fwd * EYE_FORWARD_SHARE * self.rest_stature_m
 
+    def _rest_turns(self) -> dict[str, np.ndarray]:
+        """Per limb bone, the body-frame rotation turning its rest direction onto our rig's."""
+        out = {}
+        for bone, child in LIMB_CHILD.items():
+            a, b = self._bone_model(bone), self._bone_model(child)
+            if a is None or b is None:
+                continue
+            ours = self.joint_heads[self.joint_names.index(RETARGET[child])] - \
+                self.joint_heads[self.joint_names.index(RETARGET[bone])]
+            out[bone] = _turn_onto(self._model_to_body @ (b - a), ours)
+        return out
+
     def _chain(self, joint: str) -> list[int]:
         """Our rig's joints from the root down to ``joint``."""
         out = []
@@ -244,7 +295,7 @@ class AvatarView:
                 deltas[bone] = d
         for skin in self.skins:
             to_char = self._model_to_body @ _orthonormal(skin.char_to_model)
-            skin.pose(deltas, to_char)
+            skin.pose(deltas, to_char, self.rest_turns)
         z = float(position_m[2]) if len(position_m) > 2 else 0.0
         self.root.setPos(float(position_m[0]), float(position_m[1]), z)
         self.root.setH(float(yaw_deg) + 180.0)
