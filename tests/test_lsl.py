@@ -285,15 +285,25 @@ def test_a_rendered_run_records_the_stream_and_sends_its_markers(tmp_path):
     out = tmp_path / "SIM-0001_lab"
     try:
         assert source.stdout.readline().startswith("ready")
-        proc = subprocess.run([sys.executable, "-m", "vr", "run", "--backend", "offscreen", "--profile",
-                               str(HERE.parent / "exposure_profiles" / "demo_tour.yaml"), "--seconds", "4",
-                               "--pace", "30", "--no-dialogue", "--no-console", "--size", "320x180",
-                               "--lsl-hr", "test-run-hr", "--lsl-out", "--out", str(out), "-q"],
-                              capture_output=True, text=True, timeout=300)
+        proc = subprocess.Popen([sys.executable, "-m", "vr", "run", "--backend", "offscreen", "--profile",
+                                 str(HERE.parent / "exposure_profiles" / "demo_tour.yaml"), "--seconds", "4",
+                                 "--pace", "30", "--no-dialogue", "--no-console", "--size", "320x180",
+                                 "--lsl-hr", "test-run-hr", "--lsl-out", "--out", str(out), "-q"],
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        found = pylsl.resolve_byprop("name", lsl.MARKER_STREAM, 1, 120.0)
+        assert found, "the session's marker outlet did not appear"
+        markers = pylsl.StreamInlet(found[0])
+        markers.open_stream(10.0)
+        got = []
+        while proc.poll() is None:
+            values, _ = markers.pull_chunk(timeout=0.2)
+            got += [json.loads(v[0])["kind"] for v in values]
+        stderr = proc.stderr.read()
     finally:
         source.stdin.close()
         source.wait(10)
-    assert proc.returncode == 0, proc.stderr
+    assert proc.returncode == 0, stderr
+    assert "session_ended" in got, got
     rec = read_record(out)
     assert rec.problems == [] and rec.meta["status"] == "complete"
     assert rec.meta["lab"]["streams"] == {"hr": "name=test-run-hr"} and rec.meta["lab"]["outlet"]
