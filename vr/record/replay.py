@@ -85,7 +85,7 @@ def load_recorded_profile(directory: Path) -> LoadedProfile:
         folder = Path(scratch)
         for name, key in (("scene.yaml", "scene"), ("safe_scene.yaml", "safe_scene")):
             shutil.copyfile(directory / name, folder / f"{meta[key]['name']}.yaml")
-        return load_profile(directory / "profile.yaml", scene_dirs=[folder])
+        return load_profile(directory / "profile.yaml", scene_dirs=[folder], avatars=False)   # avatar files stay behind
 
 
 def recorded_lines(directory: Path, meta: dict[str, Any]) -> tuple[dict[str, str] | None, dict[str, str] | None]:
