@@ -146,6 +146,19 @@ def test_a_heart_rate_sent_as_text_markers_is_read_and_junk_is_skipped(physio_ty
     assert [s.value for s in frames.samples] == [72.0, 74.0]
 
 
+def test_a_channel_the_stream_lacks_is_said_once(physio_type):
+    outlet = _outlet("test-hr-onechannel", "HR", 4.0)
+    lab = lsl.Lab((lsl.parse_spec("hr", "name=test-hr-onechannel,channel=3"),))
+    frames = Frames(lab)
+    try:
+        frames.until(lambda: any("no channel 3" in a for a in frames.alerts))
+        outlet.push_sample([70.0])
+        frames.until(lambda: time.monotonic() - frames.t0 > 2.5)   # (until's condition: only the time)
+    finally:
+        lab.close()
+    assert sum("channel" in a for a in frames.alerts) == 1 and not frames.samples, frames.alerts
+
+
 def test_a_stream_that_stops_is_an_alert_and_never_a_stall(physio_type):
     outlet = _outlet("test-hr-stops", "HR", 4.0)
     lab = lsl.Lab((lsl.parse_spec("hr", "test-hr-stops"),), lost_after_s=1.0)

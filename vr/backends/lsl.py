@@ -234,6 +234,7 @@ class Inlet:
         self.last_value: float | None = None
         self.samples = 0
         self.reconnects = 0
+        self._misfit = False
         self._binner = Binner(bin_s)
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name=f"vr-lsl-{spec.kind}", daemon=True)
@@ -270,6 +271,15 @@ class Inlet:
         try:
             inlet.open_stream(5.0)
             full = inlet.info(5.0)
+            try:
+                channel = self._channel_index(full)
+            except ValueError as e:   # a choice that does not fit the stream: say so once, look again slowly
+                if not self._misfit:
+                    self._misfit = True
+                    self.alerts.append(f"lab stream {self.spec.kind} ({full.name()}): {e}; choose another "
+                                       f"channel (--lsl-{self.spec.kind} name=...,channel=N)")
+                self._stop.wait(5.0)
+                return
             unit = self.spec.unit or infer_unit(self.spec.kind, full.type(), *self._channel_unit(full))
             self.offset_s = inlet.time_correction(5.0)
             synced_at = time.monotonic()
@@ -279,11 +289,10 @@ class Inlet:
             self.events.append({"stream": self.spec.kind, "name": full.name(), "type": full.type(),
                                 "source_id": full.source_id(), "hostname": full.hostname(),
                                 "nominal_srate": full.nominal_srate(), "channels": full.channel_count(),
-                                "channel": self._channel_index(full), "unit": unit,
+                                "channel": channel, "unit": unit,
                                 "offset_s": round(self.offset_s, 6)})
             if was_lost:
                 self.alerts.append(f"lab stream {self.spec.kind} ({full.name()}) is back")
-            channel = self._channel_index(full)
             heard = time.monotonic()
             while not self._stop.is_set():
                 values, stamps = inlet.pull_chunk(timeout=0.2, max_samples=512)
@@ -336,7 +345,7 @@ class Inlet:
     def _channel_index(self, info) -> int:
         if isinstance(self.spec.channel, int):
             if self.spec.channel >= info.channel_count():
-                raise RuntimeError(f"channel {self.spec.channel} of a {info.channel_count()}-channel stream")
+                raise ValueError(f"it has {info.channel_count()} channel(s), no channel {self.spec.channel}")
             return self.spec.channel
         ch = info.desc().child("channels").child("channel")
         k = 0
@@ -345,7 +354,7 @@ class Inlet:
                 return k
             ch = ch.next_sibling()
             k += 1
-        raise RuntimeError(f"no channel labelled {self.spec.channel!r}")
+        raise ValueError(f"no channel labelled {self.spec.channel!r}")
 
 
 def _number(raw) -> float:
