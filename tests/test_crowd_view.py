@@ -212,3 +212,60 @@ def test_lights_come_from_the_scene(base, library):
         assert lit[fig].mean() > dark[fig].mean() + 20
     finally:
         view.destroy()
+
+
+def test_a_posed_blink_closes_the_eyes_in_the_picture():
+    """Through the session, the posing pass and WorldView: a near human's eyes show dark iris and
+    pupil while open and hardly any in a frame where the posing pass closes the lids."""
+    from conftest import ROOT, make_profile
+
+    from vr.backends.panda import start_showbase
+    from vr.config import load_scene
+    from vr.render import posing
+    from vr.render.world_view import WorldView
+    from vr.sim import FrameInputs, Session
+
+    base = offscreen_or_skip(lambda: start_showbase("offscreen", (240, 160), "tests"))
+    scene = load_scene(ROOT / "scenes" / "interview_room.yaml").config
+    profile = make_profile([{"name": "s", "humans": 3, "gaze": {"at_patient_share": 1.0},
+                             "dialogue": {"lines_per_min": 0}}], scene="interview_room")
+    session = Session(profile, scene, 4)
+    view = WorldView(base.render, None, {"interview_room": scene}, session.human_seed, session.height_m)
+    blink = posing.FACE_UNITS.index("eyeBlinkLeft")
+    try:
+        shots: dict[bool, np.ndarray] = {}
+        who = None
+        for _ in range(30 * 30):
+            world, _ = session.step(FrameInputs(session.head), 1 / 30)
+            view.apply(world, 1 / 30, world.head.position_m[:2])
+            h, pose = world.humans, view.pose
+            near = [i for i in np.flatnonzero(h.present & h.gaze_at_patient) if h.distance_m[i] < 2.5]
+            if who is None and near:
+                who = near[0]
+            if who is None or not h.present[who]:
+                continue
+            closed = bool(pose.face[who, blink] > 0.9)
+            if closed in shots or (not closed and pose.face[who, blink] > 0.05):
+                continue
+            base.camera.setPos(*world.head.position_m)
+            base.camera.lookAt(*(pose.eye_m[who].astype(float)))
+            base.camLens.setFov(6.0)
+            base.win.setClearColor(view.clear_color)
+            base.graphicsEngine.renderFrame()
+            tex = base.win.getScreenshot()
+            image = np.frombuffer(bytes(tex.getRamImageAs("RGB")), np.uint8).reshape(160, 240, 3).astype(int)
+            shots[closed] = image
+            if len(shots) == 2:
+                break
+        assert len(shots) == 2, "a near human looking at the patient blinked within 30 s"
+
+        def dark(image: np.ndarray) -> int:
+            """Iris and pupil pixels in the band through the eyes (the picture's centre; brows and hair above it)."""
+            lum = image[70:91, 40:200].sum(axis=2)
+            return int((lum < 0.5 * np.median(lum)).sum())
+
+        assert dark(shots[False]) > 100, dark(shots[False])
+        assert dark(shots[True]) < 0.4 * dark(shots[False]), (dark(shots[True]), dark(shots[False]))
+    finally:
+        view.destroy()
+        base.destroy()
