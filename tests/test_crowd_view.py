@@ -214,23 +214,22 @@ def test_lights_come_from_the_scene(base, library):
         view.destroy()
 
 
-def test_a_posed_blink_closes_the_eyes_in_the_picture():
+def test_a_posed_blink_closes_the_eyes_in_the_picture(base, library):
     """Through the session, the posing pass and WorldView: a near human's eyes show dark iris and
     pupil while open and hardly any in a frame where the posing pass closes the lids."""
     from conftest import ROOT, make_profile
 
-    from vr.backends.panda import start_showbase
     from vr.config import load_scene
     from vr.render import posing
     from vr.render.world_view import WorldView
     from vr.sim import FrameInputs, Session
 
-    base = offscreen_or_skip(lambda: start_showbase("offscreen", (240, 160), "tests"))
     scene = load_scene(ROOT / "scenes" / "interview_room.yaml").config
     profile = make_profile([{"name": "s", "humans": 3, "gaze": {"at_patient_share": 1.0},
                              "dialogue": {"lines_per_min": 0}}], scene="interview_room")
     session = Session(profile, scene, 4)
-    view = WorldView(base.render, None, {"interview_room": scene}, session.human_seed, session.height_m)
+    view = WorldView(base.render, None, {"interview_room": scene}, session.human_seed, session.height_m,
+                     crowd_library=library if library.face_units == posing.FACE_UNITS else None)
     blink = posing.FACE_UNITS.index("eyeBlinkLeft")
     try:
         shots: dict[bool, np.ndarray] = {}
@@ -247,13 +246,13 @@ def test_a_posed_blink_closes_the_eyes_in_the_picture():
             closed = bool(pose.face[who, blink] > 0.9)
             if closed in shots or (not closed and pose.face[who, blink] > 0.05):
                 continue
-            base.camera.setPos(*world.head.position_m)
-            base.camera.lookAt(*(pose.eye_m[who].astype(float)))
-            base.camLens.setFov(6.0)
+            base.cam.setPos(*world.head.position_m)
+            base.cam.lookAt(*(pose.eye_m[who].astype(float)))
+            base.camLens.setFov(6.0 * SIZE[0] / SIZE[1], 6.0)
             base.win.setClearColor(view.clear_color)
             base.graphicsEngine.renderFrame()
             tex = base.win.getScreenshot()
-            image = np.frombuffer(bytes(tex.getRamImageAs("RGB")), np.uint8).reshape(160, 240, 3).astype(int)
+            image = np.frombuffer(bytes(tex.getRamImageAs("RGB")), np.uint8).reshape(SIZE[1], SIZE[0], 3).astype(int)
             shots[closed] = image
             if len(shots) == 2:
                 break
@@ -261,11 +260,10 @@ def test_a_posed_blink_closes_the_eyes_in_the_picture():
 
         def dark(image: np.ndarray) -> int:
             """Iris and pupil pixels in the band through the eyes (the picture's centre; brows and hair above it)."""
-            lum = image[70:91, 40:200].sum(axis=2)
+            lum = image[110:131, 80:240].sum(axis=2)
             return int((lum < 0.5 * np.median(lum)).sum())
 
         assert dark(shots[False]) > 100, dark(shots[False])
         assert dark(shots[True]) < 0.4 * dark(shots[False]), (dark(shots[True]), dark(shots[False]))
     finally:
         view.destroy()
-        base.destroy()
