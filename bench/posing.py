@@ -66,7 +66,8 @@ def bench(n: int, frames: int) -> dict:
         times.append(time.perf_counter() - t0)
     ms = np.array(times[20:]) * 1000.0          # the first frames warm caches up
     return {"humans": n, "median_ms": round(float(np.median(ms)), 3),
-            "p95_ms": round(float(np.percentile(ms, 95)), 3), "min_ms": round(float(ms.min()), 3), "frames": len(ms)}
+            "p95_ms": round(float(np.percentile(ms, 95)), 3), "min_ms": round(float(ms.min()), 3),
+            "frames": len(ms)}
 
 
 def main() -> None:

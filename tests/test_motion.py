@@ -39,14 +39,16 @@ def test_stance_feet_stay_planted(assets, speed_mps):
     and the ankle not at all while the foot is flat."""
     heights = np.array([1.52, 1.70, 1.95])
     rig = posing.build_rig([3, 4, 5], heights, ["female", "male", "male"], assets=assets)
-    phases, world = walk(rig, speed_mps, 30.0, 300)
+    phases, world = walk(rig, speed_mps, 30.0, 400)
     checked = 0
     for side, lag in (("L", 0.0), ("R", 0.5)):
         toe, ankle = rig.joint_index(f"toe3-1.{side}"), rig.joint_index(f"foot.{side}")
         for i in range(rig.count):
             p = (phases[:, i] + lag) % 1.0
             on = np.flatnonzero(p < motion.STANCE)
-            for run in np.split(on, np.flatnonzero(np.diff(on) > 1) + 1)[1:-1]:   # whole stances only
+            for run in np.split(on, np.flatnonzero(np.diff(on) > 1) + 1)[1:-1]:   # whole stances only ...
+                if run[0] < 90:                                                     # ... once up to speed
+                    continue
                 xy = world[run, i, toe, :2]
                 assert np.linalg.norm(xy[:, None] - xy[None], axis=-1).max() < 0.02
                 flat = run[(p[run] > motion.HEEL_ROCK * motion.STANCE + 0.02)
@@ -66,12 +68,16 @@ def test_gait_phase_follows_distance_not_the_clock(assets):
     for k in range(50):                       # standing: no walking however long
         poser.pose(state(1), k * DT, DT, (0, 0, 0))
     assert poser.phase[0] == 0.0
-    for k in range(90):
-        poser.pose(state(1, speed_mps=np.array([1.0]), posture=np.array([1], np.int8)), k * DT, DT, (0, 0, 0))
+    walking = state(1, speed_mps=np.array([1.0]), posture=np.array([1], np.int8))
+    for k in range(90):                       # up to speed (the gait eases in over a fraction of a second)
+        poser.pose(walking, k * DT, DT, (0, 0, 0))
+    before = poser.phase[0]
+    for k in range(90, 180):
+        poser.pose(walking, k * DT, DT, (0, 0, 0))
     hip = rig.joint_heads_m[:, rig.joint_index("upperleg01.L"), 2]
     cycles = motion.cadence_hz(np.array([1.0 / rig.scale[0]]), hip)[0]    # one second at 1 m/s
     assert 0.8 < cycles < 1.2
-    assert abs(poser.phase[0] - cycles % 1.0) < 0.01
+    assert abs((poser.phase[0] - before) % 1.0 - cycles % 1.0) < 0.01
 
 
 def test_gait_cycle_arms_swing_against_the_legs():
@@ -157,3 +163,23 @@ def run_frames(poser, h, frames):
     for k in range(frames):
         out = poser.pose(h, (k + 1) * DT, DT, (0, 0, 0))
     return out
+
+
+def test_a_walker_stopped_within_a_frame_winds_down_smoothly(assets):
+    """The simulation may set a walker's speed to 0 from one step to the next (at its target) and
+    start turning it: the legs and arms settle without jumps. A jump shows as a second difference
+    of a joint's path (a swinging foot's own acceleration is a few millimetres a frame squared)."""
+    rig = posing.build_rig([2], [1.8], assets=assets)
+    poser = posing.CrowdPoser(rig)
+    world, x = [], 0.0
+    for k in range(300):
+        walking = k < 150
+        x += 1.2 * DT if walking else 0.0
+        yaw = np.array([-90.0 if k < 160 else -90.0 + 2.0 * min(k - 160, 30)])     # then a 60 degree turn
+        h = state(1, position_m=np.array([[x, 0.0]]), speed_mps=np.array([1.2 if walking else 0.0]),
+                  posture=np.array([1 if walking else 0], np.int8), body_yaw_deg=yaw, head_yaw_deg=yaw)
+        rel = joints_world(rig, poser.pose(h, k * DT, DT, (0, 0, 0)))[0] - np.array([x, 0.0, 0.0])
+        c, s = np.cos(np.radians(-yaw[0])), np.sin(np.radians(-yaw[0]))       # in the human's own frame
+        world.append(rel @ np.array([[c, s, 0.0], [-s, c, 0.0], [0.0, 0.0, 1.0]]))
+    jerk = np.linalg.norm(np.diff(np.array(world), n=2, axis=0), axis=-1).max(axis=1)
+    assert jerk[100:].max() < 0.012, (int(np.argmax(jerk[100:])) + 100, jerk[100:].max())

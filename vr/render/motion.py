@@ -101,8 +101,11 @@ def gait(phase: np.ndarray, stride_b: np.ndarray, lift_b: np.ndarray, heel_b: np
     on_fwd = front - heel + heel * np.cos(hs0) - az * np.sin(hs0)
     on_up = -az + heel * np.sin(hs0) + az * np.cos(hs0)
     e = smoothstep(u)
-    sw_fwd = off_fwd + (on_fwd - off_fwd) * e
-    sw_up = off_up + (on_up - off_up) * e + lift_b[:, None] * np.sin(np.pi * np.minimum(u * 1.15, 1.0))
+    # A cubic whose ends keep the stance's pace (the ground's, in the body frame): in the world the
+    # foot leaves the ground and lands with no jolt.
+    pace = -stride * F32(1.0 - STANCE)
+    sw_fwd = off_fwd + (on_fwd - off_fwd) * e + pace * (u * u * u * 2.0 - 3.0 * u * u + u)
+    sw_up = off_up + (on_up - off_up) * e + lift_b[:, None] * np.sin(np.pi * u ** F32(0.8)) ** 2
     sw_pitch = -to0 * (1.0 - e) + hs0 * e
     fwd = np.where(on, st_fwd, sw_fwd)
     up = np.where(on, st_up, sw_up)
@@ -110,8 +113,8 @@ def gait(phase: np.ndarray, stride_b: np.ndarray, lift_b: np.ndarray, heel_b: np
     # With no stride (standing, or stepping on the spot) the rockers shrink away.
     k = np.minimum(stride / F32(0.25), 1.0)
     offsets = np.stack([np.zeros_like(fwd), -fwd * k, up * k + np.where(on, 0.0, lift_b[:, None] * (1 - k)
-                                                                          * np.sin(np.pi * u))], axis=-1)
-    toe = np.where(on, np.maximum(pitch, 0.0), 0.5 * pitch)
+                                                                          * np.sin(np.pi * u) ** 2)], axis=-1)
+    toe = np.where(on, np.maximum(pitch, 0.0), pitch * e)     # flat as the heel rises, back in line by landing
     return offsets.astype(F32), np.degrees(pitch * k).astype(F32), np.degrees(toe * k).astype(F32)
 
 

@@ -51,6 +51,7 @@ EULER = ("root", "spine05", "spine03", "spine01", "neck01", "head") + tuple(
     f"{j}.{s}" for j in ("clavicle", "upperarm01", "lowerarm01", "wrist") for s in SIDES)
 ARM_CLEARANCE_DEG = 7.0      # the arms hang this far out from the sides
 SYLLABLES_HZ = 4.2
+GAIT_EASE_S = 0.15           # walking speed follows the simulation's with this time constant
 
 
 @dataclass(frozen=True)
@@ -223,16 +224,14 @@ class CrowdPoser:
     mouth), and ``pose``: the whole crowd's pose from a ``HumansState``, numpy over all humans."""
 
     def __init__(self, rig: CrowdRig) -> None:
-        self.rig = rig
-        n = rig.count
+        self.rig, n = rig, rig.count
         self.phase = np.zeros(n, F32)           # gait cycles walked (from distance, not the clock)
         self.sit = np.zeros(n, F32)             # 0 standing .. 1 seated
         self.gestures = np.zeros((n, len(motion.G)), F32)
         self.envelope = np.zeros(n, F32)        # smoothed mouth opening
         self.syllable = rig.phases[:, 5].copy()
-        self.prev_yaw = np.zeros(n, F32)
-        self.prev_present = np.zeros(n, bool)
-        self._ready = False
+        self.speed, self.turning, self.prev_yaw = (np.zeros(n, F32) for _ in range(3))   # eased speed, stepping
+        self.prev_present, self._ready = np.zeros(n, bool), False
         k = {int(j): i for i, j in enumerate(rig.animated)}
         self._at = at = {name: k[rig.joint_index(name)] for name in ANIMATED}
         self._euler = np.array([at[name] for name in EULER])
@@ -243,15 +242,13 @@ class CrowdPoser:
                                                                    ("upperarm01", "lowerarm01", "wrist", "clavicle"))
         self._arm_bend = np.concatenate([self._eelbow, self._ewrist])
         self._toes = np.array([[at[f"{t}.{s}"] for t in TOES] for s in SIDES])      # (2, 5)
-        self._eyes = np.array([at["eye.L"], at["eye.R"]])
+        self._eyes, self._head = np.array([at["eye.L"], at["eye.R"]]), at["head"]
         self._eye_level = next(i for i, (a, b, _) in enumerate(rig.levels) if a <= self._eyes[0] < b)
-        self._head = at["head"]
         rest = rig.rest_m
         self._thigh = rest[:, self._knee] - rest[:, self._hip]          # (N, 2, 3)
         self._shin = rest[:, self._foot] - rest[:, self._knee]
         self._hip_off = rest[:, self._hip] - rest[:, at["root"]][:, None]
-        self._hip_z = rest[:, self._hip[0], 2]
-        self._thigh_len = np.linalg.norm(self._thigh, axis=-1)
+        self._hip_z, self._thigh_len = rest[:, self._hip[0], 2], np.linalg.norm(self._thigh, axis=-1)
         self._ball_z = rest[:, self._toes[0], 2].mean(axis=1)
         self._side = np.array([1.0, -1.0], F32)
         # Elbows and wrists bend about the hinge the turned-down arm has: K^T R K, K the arm's turn down.
@@ -285,13 +282,16 @@ class CrowdPoser:
         sit = motion.sit_shape(self.sit)
         down = sit["down"]
         # Gait: the phase advances by distance over stride (= cadence x time); stepping on the spot when turning.
+        # Speed and turning are eased (the simulation may stop a walker within a frame): the gait winds down.
         v = np.where(seated, 0.0, np.asarray(h.speed_mps, F32) / s).astype(F32)
+        v = self.speed = np.where(new, v, self.speed + (v - self.speed) * F32(min(1.0, dt / GAIT_EASE_S)))
         cad = motion.cadence_hz(v, self._hip_z)
-        moving = v > 0.02
-        turning = (motion.clamp((np.abs(turn_rate) - 15.0) / 45.0, 0.0, 1.0) * motion.clamp(1.0 - v / 0.2, 0.0, 1.0)
-                   * (1.0 - down)).astype(F32)
-        self.phase = ((self.phase + np.where(moving, cad * dt, 0.0) + turning * F32(1.2 * dt)) % 1.0).astype(F32)
-        stride = np.where(moving, v / cad, 0.0).astype(F32) * (1.0 - down)
+        moving = motion.clamp(v / 0.05, 0.0, 1.0)       # (no threshold: the stride shrinks to nothing)
+        turning = motion.clamp((np.abs(turn_rate) - 15.0) / 45.0, 0.0, 1.0) * motion.clamp(1.0 - v / 0.2, 0.0, 1.0)
+        turning = self.turning = np.where(new, 0.0, self.turning + (turning * (1.0 - down) - self.turning)
+                                          * F32(min(1.0, dt / (2 * GAIT_EASE_S)))).astype(F32)
+        self.phase = ((self.phase + moving * cad * F32(dt) + turning * F32(1.2 * dt)) % 1.0).astype(F32)
+        stride = (v / cad * (1.0 - down)).astype(F32)
         amp = (motion.clamp(v / 0.5, 0.0, 1.0) * (1.0 - down)).astype(F32)
         lift = (F32(0.075) * amp + F32(0.04) * turning).astype(F32)
         feet, foot_pitch, toe_pitch = motion.gait(self.phase, stride, lift, rig.heel_m, rig.ball_m,
