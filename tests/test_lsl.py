@@ -20,6 +20,7 @@ os.environ.setdefault("LSLAPICFG", str(HERE / "data" / "lsl_loopback.cfg"))   # 
 pylsl = pytest.importorskip("pylsl")
 
 from vr.backends import lsl  # noqa: E402
+from vr.record.export import head_quaternion  # noqa: E402
 from vr.sim import Event, HeadPose  # noqa: E402
 
 
@@ -273,7 +274,7 @@ def test_head_quaternion_is_panda3ds_hpr():
         hpr = (rng.uniform(-180, 180), rng.uniform(-89, 89), rng.uniform(-180, 180))
         q = LQuaterniond()
         q.setHpr(hpr)
-        ours = lsl.head_quaternion(*hpr)
+        ours = head_quaternion(*hpr)
         theirs = (q.getR(), q.getI(), q.getJ(), q.getK())
         sign = 1.0 if sum(a * b for a, b in zip(ours, theirs)) > 0 else -1.0
         assert ours == pytest.approx(tuple(sign * v for v in theirs), abs=1e-9)
