@@ -6,7 +6,8 @@ Task sorts (lower runs first; Panda3D's own event handling runs at 0 and drawing
                      waits for its frame here (``xrWaitFrame`` paces the loop to the display);
 - ``vr-poll``    -35  the head pose and the person's own inputs (patient, mouse, keys);
 - ``vr-inputs``  -30  add commands, ratings and words queued from elsewhere (the console, a test),
-                     the dialogue worker's lines and checks, and the microphone's recognised turns;
+                     the dialogue worker's lines and checks, the microphone's recognised turns, and
+                     the lab streams' heart rate and skin conductance (``vr.backends.lsl``);
 - ``vr-step``      0  ``Session.step`` at the fixed step, through the :class:`vr.app.drive.Drive` that
                      ``vr simulate`` uses too; its events go out on one bus to the record, the
                      console, the views, the dialogue client, the summary and the heads-up panel;
