@@ -194,9 +194,14 @@ sys.path.insert(0, sys.argv[1] + "/bench")
 from fuzz_config import _target
 check = _target(sys.argv[2])
 path = pathlib.Path(tempfile.mkdtemp(prefix="vr-fuzz-")) / "input.yaml"
+count = pathlib.Path(sys.argv[3])
+runs = [0]
 def one(data):
     path.write_bytes(data)
     check(path)
+    runs[0] += 1
+    if runs[0] % 50 == 0:
+        count.write_text(str(runs[0]))
 atheris.Setup([sys.argv[0], *sys.argv[4:]], one)
 atheris.Fuzz()
 """
@@ -212,23 +217,34 @@ def coverage_guided(kind: str, seconds: float, tally: Tally, rng: random.Random)
         (corpus / f"seed{i}").write_bytes(data)
     crashes = tally.keep / f"atheris-{kind}-"
     tally.keep.mkdir(parents=True, exist_ok=True)
-    args = [sys.executable, "-c", ATHERIS_CHILD, str(ROOT), kind, "-",
+    counter = corpus.with_name(corpus.name + ".runs")
+    args = [sys.executable, "-c", ATHERIS_CHILD, str(ROOT), kind, str(counter),
             f"-max_total_time={int(seconds)}", f"-seed={rng.randrange(1, 2**31)}", "-timeout=10",
             f"-artifact_prefix={crashes}", "-max_len=65536", "-print_final_stats=1", str(corpus)]
-    proc = subprocess.run(args, capture_output=True, text=True, timeout=seconds + 120,
-                          env={**os.environ, "PYTHONHASHSEED": "0"})
+    # libFuzzer's own time limit is checked between inputs; on busy cores the start can take long,
+    # so the child is also stopped at the deadline (its inputs counted by the child itself).
+    proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            env={**os.environ, "PYTHONHASHSEED": "0"})
+    stopped = False
+    try:
+        _, err = proc.communicate(timeout=seconds + 60)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        _, err = proc.communicate()
+        stopped = True
     stats = {}
-    for line in proc.stderr.splitlines():
+    for line in err.splitlines():
         if line.startswith("stat::"):
             name, _, value = line[6:].partition(":")
             stats[name.strip()] = value.strip()
-    runs = int(stats.get("number_of_executed_units", 0))
-    failed = proc.returncode != 0
+    counted = int(counter.read_text()) if counter.exists() else 0
+    runs = int(stats.get("number_of_executed_units", counted))
+    failed = not stopped and proc.returncode != 0
     if failed:
         tally.counts["tracebacks"] += 1
-        tally.failures.append(f"atheris ({kind}): exit {proc.returncode}: {proc.stderr.strip().splitlines()[-1:]}")
-    return {"ran": True, "inputs": runs, "exit": proc.returncode, "corpus_files": len(list(corpus.iterdir())),
-            "peak_rss_mb": stats.get("peak_rss_mb")}
+        tally.failures.append(f"atheris ({kind}): exit {proc.returncode}: {err.strip().splitlines()[-1:]}")
+    return {"ran": True, "inputs": runs, "exit": proc.returncode, "stopped_at_deadline": stopped,
+            "corpus_files": len(list(corpus.iterdir())), "peak_rss_mb": stats.get("peak_rss_mb")}
 
 
 def main() -> int:
