@@ -59,6 +59,18 @@ def offscreen_or_skip(start):
         pytest.skip(f"no offscreen OpenGL here: {e}")
 
 
+def grab_rgb(base, frames: int = 2):
+    """Render ``frames`` frames; the window's image as an (h, w, 3) uint8 array, top row first
+    (two frames by default, so a change made before the call is surely drawn)."""
+    import numpy as np
+
+    for _ in range(frames):
+        base.graphicsEngine.renderFrame()
+    tex = base.win.getScreenshot()
+    data = np.frombuffer(bytes(tex.getRamImageAs("RGB")), dtype=np.uint8)
+    return data.reshape(tex.getYSize(), tex.getXSize(), 3)[::-1].copy()   # texture rows run bottom-up
+
+
 def wait_for_event(out: Path, kind: str, timeout_s: float = 30.0, count: int = 1) -> bool:
     """Wait until the record in ``out`` holds ``count`` events of ``kind`` (the writer flushes every 0.1 s)."""
     needle = f'"kind":"{kind}"'

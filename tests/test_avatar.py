@@ -14,7 +14,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import ROOT, offscreen_or_skip
+from conftest import ROOT, grab_rgb, offscreen_or_skip
 
 from vr.config import ConfigError, load_scene
 from vr.config.avatar import REQUIRED, AvatarError, _canonical, _bone_for, inspect_avatar
@@ -301,11 +301,7 @@ def front(base, center, film_h_m: float) -> float:
 
 
 def grab(base) -> np.ndarray:
-    base.graphicsEngine.renderFrame()
-    base.graphicsEngine.renderFrame()
-    tex = base.win.getScreenshot()
-    data = np.frombuffer(bytes(tex.getRamImageAs("RGB")), dtype=np.uint8)
-    return data.reshape(tex.getYSize(), tex.getXSize(), 3)[::-1].copy()
+    return grab_rgb(base)
 
 
 def colour(image: np.ndarray, rgb) -> np.ndarray:

@@ -9,7 +9,7 @@ import sys
 
 import numpy as np
 import pytest
-from conftest import offscreen_or_skip
+from conftest import grab_rgb, offscreen_or_skip
 
 from vr.render import bodies as B
 
@@ -57,12 +57,7 @@ def ortho(base, center: tuple[float, float, float], film_h_m: float, side: bool 
 
 
 def grab(base) -> np.ndarray:
-    """Render; the image as an (h, w, 3) uint8 array, top row first."""
-    base.graphicsEngine.renderFrame()
-    base.graphicsEngine.renderFrame()
-    tex = base.win.getScreenshot()
-    data = np.frombuffer(bytes(tex.getRamImageAs("RGB")), dtype=np.uint8)
-    return data.reshape(tex.getYSize(), tex.getXSize(), 3)[::-1].copy()
+    return grab_rgb(base)
 
 
 def mask(image: np.ndarray) -> np.ndarray:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from conftest import offscreen_or_skip
+from conftest import grab_rgb, offscreen_or_skip
 
 from vr.render import bodies
 from vr.render import crowd_view as CV
@@ -51,11 +51,7 @@ def stand(xy: np.ndarray, yaw_deg: np.ndarray | float = 0.0) -> np.ndarray:
 
 
 def grab(base) -> np.ndarray:
-    base.graphicsEngine.renderFrame()
-    base.graphicsEngine.renderFrame()
-    tex = base.win.getScreenshot()
-    data = np.frombuffer(bytes(tex.getRamImageAs("RGB")), dtype=np.uint8)
-    return data.reshape(tex.getYSize(), tex.getXSize(), 3)[::-1].astype(int)
+    return grab_rgb(base).astype(int)
 
 
 def look_from(base, pos, at, fov=60.0) -> None:

@@ -11,7 +11,7 @@ import time
 
 import numpy as np
 import pytest
-from conftest import offscreen_or_skip
+from conftest import grab_rgb, offscreen_or_skip
 
 from vr.render import bodies as B
 from vr.render import garments as G
@@ -73,11 +73,7 @@ def ortho(base, center, film_h_m: float, side: bool = False) -> float:
 
 
 def grab(base) -> np.ndarray:
-    base.graphicsEngine.renderFrame()
-    base.graphicsEngine.renderFrame()
-    tex = base.win.getScreenshot()
-    data = np.frombuffer(bytes(tex.getRamImageAs("RGB")), dtype=np.uint8)
-    return data.reshape(tex.getYSize(), tex.getXSize(), 3)[::-1].astype(int)
+    return grab_rgb(base).astype(int)
 
 
 def near(image: np.ndarray, rgb, tol: int = 40) -> np.ndarray:
