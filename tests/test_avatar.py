@@ -7,6 +7,7 @@ exactly as the plain one does)."""
 from __future__ import annotations
 
 import json
+import os
 import struct
 import subprocess
 import sys
@@ -20,6 +21,7 @@ from vr.config import ConfigError, load_scene
 from vr.config.avatar import REQUIRED, AvatarError, _canonical, _bone_for, inspect_avatar
 
 SIZE = (240, 480)
+SHOTS = Path(os.environ["VR_TEST_SHOTS"]) if os.environ.get("VR_TEST_SHOTS") else None   # keep pictures there
 # Humanoid bone -> (parent, rest position in glTF's frame: Y up, facing +Z, the body's left +X), 1 unit tall.
 SKELETON = {
     "hips": (None, (0, 0.50, 0)), "spine": ("hips", (0, 0.58, 0)), "chest": ("spine", (0, 0.66, 0)),
@@ -430,3 +432,80 @@ def test_without_eye_bones_the_eyes_are_placed_over_the_head_and_turn_with_it(ba
     assert abs(rest["eye"][2] - 0.936 * 1.7) < 0.01 and abs(rest["eye"][0] - 1.0) < 0.01
     # the head turned to the body's left (world -X for an avatar facing +Y): the eyes go with it
     assert turned["eye"][0] < rest["eye"][0] - 0.05
+
+
+# -- in a session ----------------------------------------------------------------------------------
+
+
+def _session_shot(base, tmp_path: Path, with_avatars: bool):
+    """The clinic scene (an avatar at 'doctor', a generated person at 'other') after 3 s of a session."""
+    from panda3d.core import PerspectiveLens, Point2
+
+    from vr.config import load_profile
+    from vr.render.world_view import WorldView
+    from vr.sim import FrameInputs
+    from vr.sim.procedure import new_session
+
+    (tmp_path / "scenes" / "avatars").mkdir(parents=True, exist_ok=True)
+    make_humanoid(tmp_path / "scenes" / "avatars" / "clinician.glb")
+    write_scene(tmp_path, "avatars/clinician.glb")
+    profile = tmp_path / "profile.yaml"
+    profile.write_text("schema_version: 1\nname: With a clinician\nscene: clinic\nsteps:\n"
+                       "  - name: Two people\n    humans: 2\n    dialogue:\n      lines_per_min: 0\n")
+    loaded = load_profile(profile, scene_dirs=[tmp_path / "scenes"])
+    session = new_session(loaded, 3)
+    for light in base.render.findAllMatches("**/+Light"):
+        light.removeNode()
+    view = WorldView(base.render, None, {"clinic": loaded.scene.config, "calm_room": loaded.safe_scene.config},
+                     session.human_seed, session.height_m,
+                     avatars=loaded.scene.avatar_files if with_avatars else None)
+    try:
+        for _ in range(90):
+            world, _ = session.step(FrameInputs(session.head), 1 / 30)
+            view.apply(world, 1 / 30, world.head.position_m[:2])
+        lens = PerspectiveLens()
+        lens.setFov(70, 110)
+        lens.setNearFar(0.05, 50)
+        base.cam.node().setLens(lens)
+        base.cam.setPos(*world.head.position_m)
+        base.cam.setHpr(-22, -8, 0)
+        base.graphicsEngine.renderFrame()
+        image = grab(base)
+        out = dict(place=world.humans.place.copy(), present=world.humans.present.copy(),
+                   position=world.humans.position_m.copy(), height=world.humans.height_m.copy(),
+                   shown=view.shown.copy(), crowd=view.crowd.drawn.copy(),
+                   avatar_height=[v.height_m for v in view.avatars.views.values()] if view.avatars else [])
+        out["column"] = []    # each human's column in the picture, at 1 m up
+        for x, y in world.humans.position_m:
+            film = Point2()
+            assert lens.project(base.cam.getRelativePoint(base.render, (x, y, 1.0)), film)
+            out["column"].append((film.x + 1) / 2 * SIZE[0])
+        if SHOTS:
+            from PIL import Image
+
+            Image.fromarray(image).save(SHOTS / f"avatar_in_session_{with_avatars}.png")
+        return image, out
+    finally:
+        view.destroy()
+
+
+def test_a_scene_place_draws_its_avatar_where_the_session_puts_that_slot(base, tmp_path):
+    image, got = _session_shot(base, tmp_path, with_avatars=True)
+    plain, got_plain = _session_shot(base, tmp_path / "plain", with_avatars=False)
+    assert got["present"].all() and sorted(got["place"]) == [0, 1]
+    doctor, other = int(np.flatnonzero(got["place"] == 0)[0]), int(np.flatnonzero(got["place"] == 1)[0])
+    # the slot at the avatar's place is drawn as the avatar, not as a generated person, at its height
+    assert got["shown"].all() and not got["crowd"][doctor] and got["crowd"][other]
+    assert got["avatar_height"] == [pytest.approx(got["height"][doctor])]
+    # the avatar's red head stands at the doctor's column; the generated person there is gone
+    red = (image[..., 0] > 90) & (image[..., 0] > 2.2 * image[..., 1]) & (image[..., 0] > 2.2 * image[..., 2])
+    ys, xs = np.nonzero(red)
+    assert len(xs) > 40, "the avatar's head is not in the picture"
+    assert abs(xs.mean() - got["column"][doctor]) < 12
+    assert abs(xs.mean() - got["column"][other]) > 60
+    band = lambda img, col: img[:, max(int(col) - 15, 0): int(col) + 15].astype(int)   # noqa: E731
+    assert np.abs(band(image, got["column"][doctor]) - band(plain, got["column"][doctor])).max(axis=2).mean() > 8
+    # the generated person at the other place is unchanged by the avatar
+    assert np.abs(band(image, got["column"][other]) - band(plain, got["column"][other])).max(axis=2).mean() < 2
+    assert not ((plain[..., 0] > 90) & (plain[..., 0] > 2.2 * plain[..., 1])
+                & (plain[..., 0] > 2.2 * plain[..., 2])).sum() > 40

@@ -128,7 +128,7 @@ def run_rendered(loaded: LoadedProfile, *, backend_kind: str, seconds: float | N
                             sounds=sounds)
         else:
             view = WorldView(backend.base.render, backend.overlay, scenes, session.human_seed, session.height_m,
-                             batched=batched, ambience=ambience)
+                             batched=batched, ambience=ambience, avatars=loaded.scene.avatar_files)
         if on_screen:
             hud = Hud(backend.base, profile.name, len(profile.phases) if distraction else len(profile.steps))
         extra: dict = {"window": list(size), **({"kind": "distraction"} if distraction else {})}

@@ -216,6 +216,11 @@ class AvatarView:
         self.rest_turns = self._rest_turns()
         self.apply(None, (0.0, 0.0), 0.0)
 
+    def set_height(self, height_m: float) -> None:
+        """Scale it to another stature (a different human slot comes to its place)."""
+        self.height_m = float(height_m)
+        self._fit()
+
     # -- set-up ----------------------------------------------------------------------------------
 
     def _bone_model(self, bone: str) -> np.ndarray | None:

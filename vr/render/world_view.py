@@ -64,13 +64,15 @@ class WorldView:
 
     def __init__(self, render: NodePath, overlay: NodePath | None, scenes: dict[str, SceneConfig],
                  seeds: np.ndarray, heights: np.ndarray, *, batched: bool = True, ambience=None,
-                 humans: str = "skinned", crowd_library=None) -> None:
+                 humans: str = "skinned", crowd_library=None, avatars=None) -> None:
         """``scenes``: the profile's scene first, then the safe scene. The patient stays where they
         are when the scene changes, so every other scene is placed with its patient place at the
         first scene's patient place (and turned to the same heading). ``humans``: one of
         ``HUMAN_KINDS`` (skinned falls back to procedural, with a warning, when the baked assets
         are missing); ``crowd_library``: a loaded ``crowd_view.CrowdLibrary`` to share between views
-        (None: loaded here, about a second); ``batched`` concerns the procedural humans only."""
+        (None: loaded here, about a second); ``avatars``: spawn id of the first scene -> a user's
+        avatar file drawn at that place (``LoadedScene.avatar_files``; ``avatar_places``);
+        ``batched`` concerns the procedural humans only."""
         if humans not in HUMAN_KINDS:
             raise ValueError(f"humans={humans!r}: choose one of {', '.join(HUMAN_KINDS)}")
         self.root = render.attachNewNode("world")
@@ -83,11 +85,21 @@ class WorldView:
         self.humans_root = self.root.attachNewNode("humans")
         self.humans_root.setBin(HUMANS_BIN, 0)
         self.batched = batched
-        self.crowd = self.poser = self.pose = None
+        self.crowd = self.poser = self.pose = self.avatars = None
+        self._avatar_drawn = np.zeros(len(seeds), bool)
         self.slots: list[HumanSlot] = []
         if humans == "skinned" and len(seeds):
             humans = self._build_crowd(np.asarray(seeds), np.asarray(heights), next(iter(scenes)), crowd_library)
+            if humans == "skinned" and avatars:
+                from vr.render.avatar_places import AvatarPlaces
+
+                self.avatars = AvatarPlaces(self.humans_root, next(iter(scenes.values())), avatars)
         if humans == "procedural":
+            if avatars:
+                import warnings
+
+                warnings.warn("a user's avatar is drawn only with the skinned humans; "
+                              "its place shows a generated person", stacklevel=2)
             self.slots = [self._build(int(seed), float(height), batched) for seed, height in zip(seeds, heights)]
         self.humans = humans
         self._voices: dict[int, NodePath] = {}
@@ -127,7 +139,7 @@ class WorldView:
     def shown(self) -> np.ndarray:
         """(N,) bool: the humans drawn in the last frame."""
         if self.crowd is not None:
-            return self.crowd.drawn.copy()
+            return self.crowd.drawn | self._avatar_drawn
         return np.array([s.shown is not None for s in self.slots], bool)
 
     def _build(self, seed: int, height: float, batched: bool) -> HumanSlot:
@@ -237,7 +249,11 @@ class WorldView:
                 level[i] = np.nan if value is None else value
         camera = (float(camera_xy[0]), float(camera_xy[1]), float(world.head.position_m[2]))
         self.pose = self.poser.pose(h, world.t_s, dt_s, camera, level)
-        self.crowd.update(self.pose.skin, self.pose.face, self.pose.visible & h.present, h.position_m, camera)
+        drawn = self.pose.visible & h.present
+        if self.avatars is not None:   # a place's own avatar stands in for that slot's generated person
+            self._avatar_drawn = self.avatars.apply(h, self.pose, self.poser.rig)
+            drawn &= ~self._avatar_drawn
+        self.crowd.update(self.pose.skin, self.pose.face, drawn, h.position_m, camera)
         for i in speaking:
             if i in self._voices:
                 self._place_voice(h, i)
@@ -260,6 +276,8 @@ class WorldView:
         self._voices[i].setPos(float(eye[0]), float(eye[1]), float(eye[2]) - MOUTH_BELOW_EYES_M)
 
     def destroy(self) -> None:
+        if self.avatars is not None:
+            self.avatars.destroy()
         if self.ambience is not None:
             self.ambience.stop()
         self.root.removeNode()

@@ -213,7 +213,7 @@ class Session:
             gaze_at_patient=_ro(g.on_patient & c.present), distance_m=_ro(distance), speed_mps=_ro(np.abs(c.v)),
             posture=_ro(c.posture), mood=_ro(s.mood), gesture=_ro(s.gesture),
             blinking=_ro(g.blinking(self.t_s) & c.present), speaking=_ro(s.speaking() & c.present),
-            seed=_ro(self.human_seed))
+            seed=_ro(self.human_seed), place=_ro(c.place))
         exposing = e.mode in ("running", "paused")
         return WorldState(
             t_s=self.t_s, mode=e.mode, scene=self.profile.scene if exposing else self.profile.safety.safe_scene,

@@ -245,6 +245,9 @@ class HumansState:
     blinking: NDArray[np.bool_]
     speaking: NDArray[np.bool_]
     seed: NDArray[np.int64]
+    # The scene place (``vr.config.expand_spawns`` order) each slot stands at, -1 absent; None where
+    # a world has no places (distraction). The renderer draws a place's own avatar from it.
+    place: NDArray[np.int64] | None = None
 
     @property
     def count(self) -> int:
