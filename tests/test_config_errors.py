@@ -104,6 +104,7 @@ CASES: dict[str, tuple[int, str]] = {
     "scene_spawn_outside.yaml": (14, "point (5.0, 0.0) is outside the room"),
     "scene_duplicate_spawn_ids.yaml": (12, "spawn id 'door' is used twice"),
     "scene_seated_two_points.yaml": (14, "a seated spawn has exactly one point"),
+    "scene_seated_and_sits.yaml": (13, "either seated from the start or sits at the end of its walk"),
     "scene_same_place.yaml": (12, "places 'door' and 'second' start less than 0.45 m apart"),
     "scene_unknown_prop.yaml": (13, "'chair' is not an allowed value"),
     "scene_patient_outside.yaml": (8, "patient place (0.0, -30.0) is outside the room"),

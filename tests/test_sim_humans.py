@@ -156,3 +156,47 @@ def test_wrap_and_yaw_conventions():
     for yaw, pitch in rng.uniform([-180, -80], [180, 80], size=(200, 2)):
         y2, p2 = yaw_pitch_to(direction(yaw, pitch))
         assert wrap_deg(y2 - yaw) == pytest.approx(0.0, abs=1e-9) and p2 == pytest.approx(pitch)
+
+
+@pytest.fixture(scope="module")
+def chair_beside() -> SceneConfig:
+    """One stranger who comes in at the far corner and sits on the chair beside the patient."""
+    spawns = [{"id": "s", "path_m": [[3.0, 5.0], [1.5, 1.0], [0.7, 0.0]], "sits_at_end": True, "yaw_deg": 90.0}]
+    return SceneConfig.model_validate(_tuples({
+        "schema_version": 1, "name": "chair_beside", "kind": "social", "room": {"size_m": [10, 12, 3]},
+        "patient": {"position_m": [0, 0], "yaw_deg": 0, "posture": "sitting"}, "spawns": spawns}))
+
+
+def test_a_stranger_walks_over_turns_and_sits_beside_the_patient(chair_beside):
+    profile = make_profile([{"name": "a", "humans": 1, "proximity": {"distance_m": 3.0}},
+                            {"name": "b", "humans": 1, "proximity": {"distance_m": 2.0}}],
+                           scene="chair_beside", safety={"min_distance_m": 0.5})
+    session = Session(profile, chair_beside, 4)
+    postures, first_seated = [], None
+    for k in range(int(30 / DT)):
+        h = session.step(FrameInputs(session.head), DT)[0].humans
+        postures.append(int(h.posture[0]))
+        if first_seated is None and h.posture[0] == 2:
+            first_seated = (h.position_m[0].copy(), float(h.body_yaw_deg[0]))
+    assert postures[0] != 2 and 1 in postures                        # comes in at the door on foot
+    assert first_seated is not None, "never sat down"
+    walked = postures.index(2)
+    assert postures[walked - 1] == 0                                 # stopped (and turned) before sitting
+    assert np.allclose(first_seated[0], [0.7, 0.0], atol=0.01)       # on the seat, not short of it
+    assert abs(wrap_deg(first_seated[1] - 90.0)) < 20.0              # facing the seat's way
+    assert set(postures[walked:]) == {2}                             # and stays seated
+    # A step that keeps the same person keeps them in their seat.
+    world = step_n(session, int(5 / DT), commands=[Command("step_up")])
+    assert world.humans.posture[0] == 2 and np.allclose(world.humans.position_m[0], [0.7, 0.0], atol=0.01)
+
+
+def test_a_seat_inside_the_minimum_distance_is_never_taken(chair_beside):
+    profile = make_profile([{"name": "a", "humans": 1, "proximity": {"distance_m": 3.0}}],
+                           scene="chair_beside", safety={"min_distance_m": 1.0})
+    session = Session(profile, chair_beside, 4)
+    closest = 9.0
+    for _ in range(int(30 / DT)):
+        h = session.step(FrameInputs(session.head), DT)[0].humans
+        closest = min(closest, float(h.distance_m[0]))
+        assert h.posture[0] != 2
+    assert 1.0 - 1e-6 <= closest < 1.1                                # stops at the limit, standing

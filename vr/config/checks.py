@@ -59,6 +59,9 @@ def check_scene(scene: SceneConfig, src: Source) -> list[Problem]:
             if not inside(x, y):
                 problems.append(src.problem(("spawns", i, "path_m", j), f"point ({x}, {y}) is outside the room",
                                             f"keep x within +-{half_w} and y within +-{half_d}"))
+        if spawn.seated and spawn.sits_at_end:
+            problems.append(src.problem(("spawns", i, "sits_at_end"), "a spawn is either seated from the start or "
+                                        "sits at the end of its walk", "keep seated: true or sits_at_end: true"))
         if spawn.seated and len(spawn.path_m) != 1:
             problems.append(src.problem(("spawns", i, "path_m"), "a seated spawn has exactly one point",
                                         "give one point, or set seated: false"))

@@ -6,7 +6,7 @@ counter-clockwise seen from above; 0 faces +Y, 90 faces -X.
 
 A standing spawn carries a ``path_m``: the human enters at its first point and walks along it
 toward the patient, stopping where the path comes within the step's distance. Seated spawns
-(and seat grids) stay on their seat. When a step needs N humans, the N places that best suit
+(and seat grids) stay on their seat; a ``sits_at_end`` spawn walks its whole path and sits at its end. When a step needs N humans, the N places that best suit
 its distance fill first: seats whose distance is nearest the target, walkers whose path can come
 that near; places that suit equally well fill in a seeded scatter, earlier-listed first on ties.
 """
@@ -84,6 +84,8 @@ class SpawnConfig(Model):
     path_m: tuple[XY, ...] = param(..., "Entry point first, then the way toward the patient.", min_length=1,
                                    max_length=64)
     seated: bool = param(False, "Sits at the first point and never walks.")
+    sits_at_end: bool = param(False, "Walks in along its path, then sits at its last point (a seat there, turned "
+                              "to yaw_deg); a stranger who comes over and sits beside the patient.")
     yaw_deg: float | None = param(None, "Heading when seated or at rest; unset faces the patient.",
                                   ge=-360.0, le=360.0)
     avatar: str | None = param(

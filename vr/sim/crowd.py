@@ -20,6 +20,7 @@ from vr.sim.mathutil import forward_xy, wrap_deg
 SEPARATION_M = 0.5          # shoulder to shoulder; two humans' centres never come closer while walking
 WAIT_S = 0.5                # a walker that had to give way waits this long before trying again
 TURN_RATE_DPS = 120.0       # body turning speed
+SIT_FACING_DEG = 20.0       # a walker sits down once turned this near its seat's heading
 TABLE_STEP_M = 0.05         # resolution of the path look-up table used to find target points
 
 POSTURE_STANDING, POSTURE_WALKING, POSTURE_SEATED = 0, 1, 2
@@ -35,7 +36,8 @@ class Places:
     points: np.ndarray        # (P, K, 2), padded by repeating the last point
     cum_m: np.ndarray         # (P, K) arc length at each point
     length_m: np.ndarray      # (P,)
-    seated: np.ndarray        # (P,) bool
+    seated: np.ndarray        # (P,) bool: sits there from the start
+    sits: np.ndarray          # (P,) bool: walks in, then sits at its path's end
     yaw_deg: np.ndarray       # (P,) NaN = face the patient
     tables: tuple[tuple[np.ndarray, np.ndarray], ...]  # per place: (s samples, distance to patient)
 
@@ -60,7 +62,8 @@ class Places:
             tables.append((s, np.linalg.norm(xy - patient, axis=1)))
         yaw = np.array([np.nan if s.yaw_deg is None else s.yaw_deg for s in spawns], dtype=np.float64)
         return cls(tuple(s.id for s in spawns), pts, cum, cum[:, -1].copy(),
-                   np.array([s.seated for s in spawns], dtype=bool), yaw, tuple(tables))
+                   np.array([s.seated for s in spawns], dtype=bool),
+                   np.array([s.sits_at_end for s in spawns], dtype=bool), yaw, tuple(tables))
 
     def target_s(self, place: int, distance_m: float) -> float:
         """Arc length where the path first comes within ``distance_m`` of the patient's place."""
@@ -102,7 +105,8 @@ class Crowd:
         self.pos = np.zeros((n, 2))
         self.body_yaw = np.zeros(n)
         self.posture = np.zeros(n, dtype=np.int8)
-        self.seated = np.zeros(n, dtype=bool)          # per slot, from its place
+        self.seated = np.zeros(n, dtype=bool)          # per slot, from its place (or once it sat down)
+        self.sits = np.zeros(n, dtype=bool)            # per slot: its place is a seat it walks to
         self.fixed_yaw = np.full(n, np.nan)           # per slot: seat heading, NaN faces the patient
         # A fixed, seeded preference per place so that seats at similar distances fill in a
         # natural scatter rather than strictly left to right.
@@ -112,7 +116,8 @@ class Crowd:
     def choose_places(self, count: int, distance_m: float) -> np.ndarray:
         """The ``count`` places that best suit ``distance_m``: seats nearest that distance, walkers able to reach it."""
         pl = self.places
-        err = np.where(pl.seated, np.abs(self._closest - distance_m), np.maximum(self._closest - distance_m, 0.0))
+        seat = pl.seated | pl.sits
+        err = np.where(seat, np.abs(self._closest - distance_m), np.maximum(self._closest - distance_m, 0.0))
         order = np.lexsort((np.arange(len(err)), err + self._jitter))
         return order[:count]
 
@@ -142,18 +147,25 @@ class Crowd:
             self.pos[a] = self.places.points[self.place[a], 0]
             self.body_yaw[a] = np.where(np.isnan(self.places.yaw_deg[self.place[a]]), 0.0,
                                         self.places.yaw_deg[self.place[a]])
+        stays = self.seated & self.sits & self.present    # sat down in an earlier step: stays seated
+        stays[arrived] = False
         self.seated[:] = False
         self.fixed_yaw[:] = np.nan
+        self.sits[:] = False
         self.seated[idx] = self.places.seated[self.place[idx]]
+        self.sits[idx] = self.places.sits[self.place[idx]]
+        self.seated |= stays
         self.fixed_yaw[idx] = self.places.yaw_deg[self.place[idx]]
+        self.fixed_yaw[self.sits & ~self.seated] = np.nan   # walking to the seat: faces the patient at rest
         self.posture = np.where(self.seated, POSTURE_SEATED, POSTURE_STANDING).astype(np.int8)
         return arrived, left
 
     def retarget(self, distance_m: float, min_distance_m: float) -> None:
         """Where along its path each present walker should stop for this distance."""
         want = max(distance_m, min_distance_m)
-        for i in np.nonzero(self.present)[0]:
-            self.target_s[i] = self.places.target_s(int(self.place[i]), want)
+        for i in np.nonzero(self.present)[0]:   # a seat's walker goes to the seat, unless that is too close
+            place = int(self.place[i])
+            self.target_s[i] = self.places.target_s(place, min_distance_m if self.places.sits[place] else want)
 
     def update(self, dt_s: float, head_xy: np.ndarray, speed_mps: float, accel_mps2: float,
                min_distance_m: float, moving_allowed: bool) -> np.ndarray:
@@ -203,6 +215,7 @@ class Crowd:
             self.v[inside] = np.minimum(self.v[inside], 0.0)
             dist[inside] = min_distance_m + 1e-6
             delta = self.pos - head_xy
+        self._sit_down(present & ~moving)
         self.posture = np.where(self.seated, POSTURE_SEATED, np.where(moving, POSTURE_WALKING,
                                                                       POSTURE_STANDING)).astype(np.int8)
         # Face the way of walking; at rest face the patient (or the seat's own direction).
@@ -212,6 +225,19 @@ class Crowd:
         change = np.minimum(np.maximum(wrap_deg(target - self.body_yaw), -turn), turn)
         self.body_yaw = np.where(present, wrap_deg(self.body_yaw + change), self.body_yaw)
         return dist
+
+    def _sit_down(self, still: np.ndarray) -> None:
+        """A seat's walker at its seat turns to the seat's heading, then sits (from the next step on)."""
+        at_seat = still & self.sits & ~self.seated & (self.v == 0.0)
+        if not at_seat.any():
+            return
+        place = self.place[at_seat]
+        at_seat[at_seat] = self.s[at_seat] >= self.places.length_m[place] - 0.005
+        i = np.flatnonzero(at_seat)
+        yaw = self.places.yaw_deg[self.place[i]]
+        self.fixed_yaw[i] = yaw
+        facing = np.isnan(yaw) | (np.abs(wrap_deg(np.nan_to_num(yaw) - self.body_yaw[i])) < SIT_FACING_DEG)
+        self.seated[i[facing]] = True
 
     def _near_pairs(self, walkers: np.ndarray, new_xy: np.ndarray, reach: float) -> tuple[np.ndarray, np.ndarray]:
         """(walker row, other slot) pairs whose cells touch: a grid look-up, no walkers x humans matrix.
