@@ -66,6 +66,7 @@ class BodyAsset:
     height_m: float                   # the base body's stature (soles to crown)
     face_units: tuple[str, ...]
     face_deltas: np.ndarray           # (U, V, 3) float32
+    mouth_shade: np.ndarray           # (V,) float32 colour multiplier: 1, less inside the mouth (vr.render.mouth)
 
     def joint_index(self, name: str) -> int:
         try:
@@ -75,8 +76,9 @@ class BodyAsset:
                            f"{', '.join(self.joint_names)}") from None
 
 
-def load_body(name: str, assets_dir: Path = ASSETS_DIR) -> BodyAsset:
-    """Read a baked body ('female' or 'male') and the shared face units from ``assets_dir``."""
+def load_body(name: str, assets_dir: Path = ASSETS_DIR, mouth: bool = True) -> BodyAsset:
+    """Read a baked body ('female' or 'male') and the shared face units from ``assets_dir``
+    (``mouth``: with its baked mouth shade; False leaves it all 1, as the mouth's own bake does)."""
     npz, glb, face = assets_dir / f"{name}.npz", assets_dir / f"{name}.glb", assets_dir / "face_units.npz"
     for path in (npz, glb, face):
         if not path.exists():
@@ -95,6 +97,14 @@ def load_body(name: str, assets_dir: Path = ASSETS_DIR) -> BodyAsset:
     face_deltas = np.zeros((len(units), vertex_count, 3), np.float32)
     unit_of_row = np.repeat(np.arange(len(units)), np.diff(offsets))
     face_deltas[unit_of_row, idx] = deltas
+    mouth_shade = np.ones(vertex_count, np.float32)
+    if mouth:
+        path = assets_dir / "mouth_shade.npz"
+        with np.load(path, allow_pickle=False) if path.exists() else _missing(path) as m:
+            if name not in m.files or len(m[name]) != vertex_count:
+                raise ValueError(f"{path}: no mouth shade for {name} of {vertex_count} vertices; "
+                                 "re-bake with python -m vr.render.mouth")
+            mouth_shade = m[name].astype(np.float32) / 255.0
     return BodyAsset(
         name=name, glb_path=glb, vertices=arrays["vertices"].astype(np.float32),
         faces=arrays["faces"].astype(np.int64), regions=arrays["regions"],
@@ -102,7 +112,11 @@ def load_body(name: str, assets_dir: Path = ASSETS_DIR) -> BodyAsset:
         joint_parents=arrays["joint_parents"].astype(np.int64), joint_heads=arrays["joint_heads"].astype(np.float32),
         shape_deltas=arrays["shape_deltas"].astype(np.float32),
         shape_joint_deltas=arrays["shape_joint_deltas"].astype(np.float32),
-        height_m=float(arrays["height_m"]), face_units=units, face_deltas=face_deltas)
+        height_m=float(arrays["height_m"]), face_units=units, face_deltas=face_deltas, mouth_shade=mouth_shade)
+
+
+def _missing(path: Path):
+    raise FileNotFoundError(f"{path}: the mouth's shading is missing; make it with python -m vr.render.mouth")
 
 
 def shape_for_seed(seed: int) -> dict[str, float]:
@@ -197,7 +211,7 @@ class BodyView:
         normals = vertex_normals(vertices, self.asset.faces)
         data["n"] = normals
         if colors:
-            rgb = np.round(self._palette[self.asset.regions] * 255).astype(np.uint8)
+            rgb = np.round(self._palette[self.asset.regions] * self.asset.mouth_shade[:, None] * 255).astype(np.uint8)
             data["c"] = np.concatenate([rgb, np.full((len(rgb), 1), 255, np.uint8)], axis=1)
         self._last = (vertices, normals)
         for listener in self._listeners:

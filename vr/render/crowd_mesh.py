@@ -139,7 +139,7 @@ def near_pieces(asset: BodyAsset, wardrobe: Wardrobe, face_units: tuple[str, ...
     rows = np.concatenate([np.arange(len(asset.vertices)), copies])
     body_cover = np.concatenate([cover, -cover[copies]])
     pieces = [Piece("body", "skin", asset.vertices[rows], base_n[rows], joints[rows], weights[rows],
-                    asset.regions.astype(np.int64)[rows], np.ones(len(rows), np.float32), body_cover,
+                    asset.regions.astype(np.int64)[rows], asset.mouth_shade[rows], body_cover,
                     np.ascontiguousarray(body_deltas.transpose(1, 0, 2)[rows]), skin_faces.astype(np.uint32))]
     every = Layer(*(np.concatenate([getattr(layer, f) for _, _, layer in keys])
                     for f in ("anchor", "weight", "blend", "offset_m", "extra")), faces=None, shade=None)
