@@ -67,6 +67,8 @@ def main() -> None:
         for k in range(int(seconds * 30)):
             world, _ = session.step(FrameInputs(session.head, (Command("goto_step", step),) if k == 0 else ()),
                                     1 / 30)
+            if k >= int(seconds * 30) - 90:   # the last three seconds drawn too: gait, sitting, gaze settle
+                view.apply(world, 1 / 30, world.head.position_m[:2])
         head = world.head
         yaw = head.yaw_deg
         h = world.humans
@@ -86,9 +88,11 @@ def main() -> None:
             # A close-up of the nearest person who is looking at the patient.
             idx = [i for i in np.argsort(h.distance_m) if h.present[i]]
             looking = [i for i in idx if h.gaze_at_patient[i]] or idx
-            rig = view.slots[looking[0]].shown.rig
-            eye = rig.eyes[0].getPos(base.render) + rig.eyes[1].getPos(base.render)
-            eye = eye * 0.5
+            if view.pose is not None:      # the skinned humans: the posing pass's eye midpoint
+                eye = tuple(float(v) for v in view.pose.eye_m[looking[0]])
+            else:
+                rig = view.slots[looking[0]].shown.rig
+                eye = (rig.eyes[0].getPos(base.render) + rig.eyes[1].getPos(base.render)) * 0.5
             base.camera.setPos(*head.position_m)
             base.camera.lookAt(eye)
             base.camLens.setFov(16)
