@@ -128,3 +128,37 @@ def test_the_inside_of_the_mouth_is_dark_and_baked_from_the_mesh():
         assert (a.vertices[dark, 1] > front[1] + 0.0015).all()          # behind the front of the lips
         assert (np.linalg.norm(a.vertices[dark] - front, axis=1) < 0.11).all()
         assert (a.mouth_shade[a.vertices[:, 2] < front[2] - 0.06] == 1.0).all()   # chin, neck, body untouched
+
+
+def test_a_stranger_who_sits_down_is_drawn_moving_smoothly_onto_the_seat(base):
+    """The session moves a sitting walker from in front of the seat onto it in one step; drawn,
+    their eyes travel there with the sitting motion, never jumping, and end over the seat."""
+    from conftest import _tuples
+
+    from vr.config import SceneConfig
+    from vr.render.world_view import WorldView
+    from vr.sim import FrameInputs, Session
+
+    scene = SceneConfig.model_validate(_tuples({
+        "schema_version": 1, "name": "chair_beside", "kind": "social", "room": {"size_m": [10, 12, 3]},
+        "patient": {"position_m": [0, 0], "yaw_deg": 0, "posture": "sitting"},
+        "spawns": [{"id": "s", "path_m": [[3.0, 5.0], [1.5, 1.0], [0.7, 0.0]], "sits_at_end": True, "yaw_deg": 90.0}]}))
+    profile = make_profile([{"name": "a", "humans": 1, "proximity": {"distance_m": 3.0}}], scene="chair_beside",
+                           safety={"min_distance_m": 0.5})
+    session = Session(profile, scene, 4)
+    view = WorldView(base.render, None, {"chair_beside": scene}, session.human_seed, session.height_m)
+    try:
+        eyes, postures, jump = [], [], 0.0
+        for _ in range(int(25 / DT)):
+            world, _ = session.step(FrameInputs(session.head), DT)
+            view.apply(world, DT, world.head.position_m[:2])
+            eyes.append(view.pose.eye_m[0, :2].astype(float).copy())
+            postures.append(int(world.humans.posture[0]))
+        eyes, postures = np.array(eyes), np.array(postures)
+        sat = int(np.flatnonzero(postures == 2)[0])
+        steps = np.linalg.norm(np.diff(eyes[sat - 30: sat + 60], axis=0), axis=1)
+        assert steps.max() < 0.03, steps.max()                         # no 0.3 m jump onto the seat
+        assert np.linalg.norm(eyes[sat - 1] - eyes[-1]) > 0.2            # they did move back onto it
+        assert abs(eyes[-1][0] - 0.7) < 0.15 and abs(eyes[-1][1]) < 0.15  # and sit over the seat
+    finally:
+        view.destroy()

@@ -172,10 +172,12 @@ def test_a_stranger_walks_over_turns_and_sits_beside_the_patient(chair_beside):
                             {"name": "b", "humans": 1, "proximity": {"distance_m": 2.0}}],
                            scene="chair_beside", safety={"min_distance_m": 0.5})
     session = Session(profile, chair_beside, 4)
-    postures, first_seated = [], None
+    postures, first_seated, stood = [], None, None
     for k in range(int(30 / DT)):
         h = session.step(FrameInputs(session.head), DT)[0].humans
         postures.append(int(h.posture[0]))
+        if h.posture[0] != 2:
+            stood = h.position_m[0].copy()
         if first_seated is None and h.posture[0] == 2:
             first_seated = (h.position_m[0].copy(), float(h.body_yaw_deg[0]))
     assert postures[0] != 2 and 1 in postures                        # comes in at the door on foot
@@ -184,6 +186,7 @@ def test_a_stranger_walks_over_turns_and_sits_beside_the_patient(chair_beside):
     assert postures[walked - 1] == 0                                 # stopped (and turned) before sitting
     assert np.allclose(first_seated[0], [0.7, 0.0], atol=0.01)       # on the seat, not short of it
     assert abs(wrap_deg(first_seated[1] - 90.0)) < 20.0              # facing the seat's way
+    assert np.linalg.norm(stood - [0.7, 0.0]) == pytest.approx(0.3, abs=0.01)   # stood in front of it, sat back
     assert set(postures[walked:]) == {2}                             # and stays seated
     # A step that keeps the same person keeps them in their seat.
     world = step_n(session, int(5 / DT), commands=[Command("step_up")])

@@ -84,8 +84,9 @@ class SpawnConfig(Model):
     path_m: tuple[XY, ...] = param(..., "Entry point first, then the way toward the patient.", min_length=1,
                                    max_length=64)
     seated: bool = param(False, "Sits at the first point and never walks.")
-    sits_at_end: bool = param(False, "Walks in along its path, then sits at its last point (a seat there, turned "
-                              "to yaw_deg); a stranger who comes over and sits beside the patient.")
+    sits_at_end: bool = param(False, "Walks in along its path, stops 0.3 m short of its last point (the seat; let "
+                              "the path's last 0.3 m lead in from the seat's front), turns to yaw_deg and sits "
+                              "back onto it: a stranger who comes over and sits beside the patient.")
     yaw_deg: float | None = param(None, "Heading when seated or at rest; unset faces the patient.",
                                   ge=-360.0, le=360.0)
     avatar: str | None = param(

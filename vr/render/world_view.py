@@ -12,6 +12,7 @@ the geometry in the same frame and fades in from dark.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from dataclasses import dataclass
 
@@ -20,6 +21,7 @@ from panda3d.core import CardMaker, CullBinEnums, CullBinManager, NodePath, Tran
 
 from vr.config import SceneConfig
 from vr.render.animate import Poser
+from vr.render.motion import SIT_S
 from vr.render.human import Appearance, build_human
 from vr.render.scene_view import background, build_scene
 from vr.render.shading import apply_shading
@@ -86,6 +88,7 @@ class WorldView:
         self.humans_root.setBin(HUMANS_BIN, 0)
         self.batched = batched
         self.crowd = self.poser = self.pose = self.avatars = None
+        self._sit_from = self._sit_left = self._last_xy = self._last_posture = None
         self._avatar_drawn = np.zeros(len(seeds), bool)
         self.slots: list[HumanSlot] = []
         if humans == "skinned" and len(seeds):
@@ -248,6 +251,7 @@ class WorldView:
                 value = mouth(h.ids[i])
                 level[i] = np.nan if value is None else value
         camera = (float(camera_xy[0]), float(camera_xy[1]), float(world.head.position_m[2]))
+        h = self._settle(h, dt_s)
         self.pose = self.poser.pose(h, world.t_s, dt_s, camera, level)
         drawn = self.pose.visible & h.present
         if self.avatars is not None:   # a place's own avatar stands in for that slot's generated person
@@ -257,6 +261,26 @@ class WorldView:
         for i in speaking:
             if i in self._voices:
                 self._place_voice(h, i)
+
+    def _settle(self, h, dt_s: float):
+        """Ease a human who sits down from where they stood onto the seat: the session moves them
+        there in one step (``vr.sim.crowd.SIT_FRONT_M``); drawn, they move with the sitting motion."""
+        n = len(h.present)
+        if self._sit_from is None or len(self._sit_from) != n:
+            self._sit_from, self._sit_left = np.zeros((n, 2)), np.zeros(n)
+            self._last_xy, self._last_posture = h.position_m.copy(), h.posture.copy()
+        sat = h.present & (h.posture == 2) & (self._last_posture != 2)
+        jumped = sat & (np.linalg.norm(h.position_m - self._last_xy, axis=1) > 0.05)
+        self._sit_from[jumped] = self._last_xy[jumped] - h.position_m[jumped]
+        self._sit_left[jumped] = SIT_S
+        self._sit_left[~h.present | (h.posture != 2)] = 0.0
+        self._last_xy, self._last_posture = h.position_m.copy(), h.posture.copy()
+        self._sit_left = np.maximum(self._sit_left - dt_s, 0.0)
+        if not self._sit_left.any():
+            return h
+        f = self._sit_left / SIT_S
+        ease = f * f * (3.0 - 2.0 * f)                       # 1 where they stood .. 0 on the seat
+        return dataclasses.replace(h, position_m=h.position_m + self._sit_from * ease[:, None])
 
     def voice_of(self, index: int) -> NodePath:
         """A node at human ``index``'s mouth, kept there while they speak (speech sounds from it)."""

@@ -21,6 +21,7 @@ SEPARATION_M = 0.5          # shoulder to shoulder; two humans' centres never co
 WAIT_S = 0.5                # a walker that had to give way waits this long before trying again
 TURN_RATE_DPS = 120.0       # body turning speed
 SIT_FACING_DEG = 20.0       # a walker sits down once turned this near its seat's heading
+SIT_FRONT_M = 0.3           # ... having stopped this far short of the seat, in front of it, to sit back onto it
 TABLE_STEP_M = 0.05         # resolution of the path look-up table used to find target points
 
 POSTURE_STANDING, POSTURE_WALKING, POSTURE_SEATED = 0, 1, 2
@@ -163,9 +164,16 @@ class Crowd:
     def retarget(self, distance_m: float, min_distance_m: float) -> None:
         """Where along its path each present walker should stop for this distance."""
         want = max(distance_m, min_distance_m)
-        for i in np.nonzero(self.present)[0]:   # a seat's walker goes to the seat, unless that is too close
+        for i in np.nonzero(self.present)[0]:
             place = int(self.place[i])
-            self.target_s[i] = self.places.target_s(place, min_distance_m if self.places.sits[place] else want)
+            if not self.places.sits[place]:
+                self.target_s[i] = self.places.target_s(place, want)
+                continue
+            # A seat's walker goes to just in front of the seat, whatever the distance, unless its
+            # way there comes inside the minimum distance: then it stops there and stays standing.
+            s_ok, length = self.places.target_s(place, min_distance_m), float(self.places.length_m[place])
+            front = max(length - SIT_FRONT_M, 0.0)
+            self.target_s[i] = front if s_ok >= length - 1e-6 else min(s_ok, front)
 
     def update(self, dt_s: float, head_xy: np.ndarray, speed_mps: float, accel_mps2: float,
                min_distance_m: float, moving_allowed: bool) -> np.ndarray:
@@ -227,17 +235,22 @@ class Crowd:
         return dist
 
     def _sit_down(self, still: np.ndarray) -> None:
-        """A seat's walker at its seat turns to the seat's heading, then sits (from the next step on)."""
+        """A seat's walker stopped in front of its seat turns to the seat's heading, then sits on it
+        (seated from the next step on, its place the seat's point)."""
         at_seat = still & self.sits & ~self.seated & (self.v == 0.0)
         if not at_seat.any():
             return
-        place = self.place[at_seat]
-        at_seat[at_seat] = self.s[at_seat] >= self.places.length_m[place] - 0.005
+        length = self.places.length_m[self.place[at_seat]]
+        front = np.maximum(length - SIT_FRONT_M, 0.0)
+        at_seat[at_seat] = (np.abs(self.s[at_seat] - front) < 0.005) & (np.abs(self.target_s[at_seat] - front) < 1e-6)
         i = np.flatnonzero(at_seat)
         yaw = self.places.yaw_deg[self.place[i]]
         self.fixed_yaw[i] = yaw
         facing = np.isnan(yaw) | (np.abs(wrap_deg(np.nan_to_num(yaw) - self.body_yaw[i])) < SIT_FACING_DEG)
-        self.seated[i[facing]] = True
+        i = i[facing]                     # turned to the seat: sits back onto it (the renderer eases the move)
+        self.seated[i] = True
+        self.s[i] = self.places.length_m[self.place[i]]
+        self.pos[i] = self.places.points[self.place[i], -1]
 
     def _near_pairs(self, walkers: np.ndarray, new_xy: np.ndarray, reach: float) -> tuple[np.ndarray, np.ndarray]:
         """(walker row, other slot) pairs whose cells touch: a grid look-up, no walkers x humans matrix.
